@@ -59,3 +59,30 @@ def equalize_histogram(frames: np.ndarray, n_levels: int = N_LEVELS) -> np.ndarr
     quantile = (mid_rank - lo) / (hi - lo)
     levels = np.round(quantile * (n_levels - 1)) / (n_levels - 1)
     return levels[inverse].reshape(x.shape).astype(np.float32)
+
+
+#: Intensity normalisations the networks can be trained with (the method: "equalize").
+INTENSITY_METHODS = ("equalize", "percentile")
+
+
+def normalize_intensity(frames: np.ndarray, method: str = "equalize") -> np.ndarray:
+    """Bring a subject's crop stack to the network's fixed grey-level range.
+
+    Args:
+        frames: (T, H, W) crops of one subject.
+        method: ``"equalize"`` (the method: :func:`equalize_histogram`) or
+            ``"percentile"`` (ablation: linear scaling of the 1st–99th
+            percentiles to [0, 1], clipped to [0, 1.5]).
+
+    Returns:
+        float32 array of the same shape.
+    """
+    if method == "equalize":
+        return equalize_histogram(frames)
+    if method == "percentile":
+        x = np.asarray(frames, dtype=np.float64)
+        if x.size == 0 or not np.all(np.isfinite(x)):
+            raise InputError("intensity normalisation got an empty array or NaN/infinite pixel values")
+        lo, hi = np.percentile(x, [1, 99])
+        return np.clip((x - lo) / (hi - lo if hi > lo else 1.0), 0.0, 1.5).astype(np.float32)
+    raise InputError(f"intensity method must be one of {', '.join(INTENSITY_METHODS)}; got {method!r}")

@@ -1,0 +1,470 @@
+"""Training the N-model DLA ensemble by K-means-stratified cross-validation.
+
+The steps, each rerunnable on its own (MONAI / nnU-Net style, files between):
+
+1. :func:`prepare` turns a labelled LVQuan-layout dataset into training arrays:
+   raw 80×80 crops, targets in normalised units (lengths / crop side, areas /
+   crop side²), true phases.
+2. :func:`make_folds` splits subjects into folds (K-means-stratified, the
+   method's, or contiguous blocks); written to ``folds.json``.
+3. :func:`train_fold` trains one network on all folds but one, validating on
+   the held-out fold with early stopping. A checkpoint is written after every
+   epoch, so an interrupted run resumes where it stopped.
+4. :func:`train_ensemble` runs the folds and writes ``fold_k.safetensors`` plus
+   ``manifest.json`` (architecture, data, split, seed, epochs, validation
+   metrics) and the cross-validated predictions ``cv_predictions.npz``.
+
+Augmentation keeps labels exactly true: zoom (normalised lengths scale by the
+zoom, areas by its square), shifts (indices are translation invariant), an
+optional vertical flip (A↔I, AL↔IL, IS↔AS, D1↔D3 — the RV stays on the left),
+smooth coil bias field, blur and Rician noise, applied to a subject's raw crops
+*before* intensity normalisation, exactly the normalisation used at inference.
+No rotation: the RV-on-the-left convention defines the segments.
+
+Determinism: every epoch's random numbers derive from (seed, fold, epoch), so
+a resumed run is identical to an uninterrupted one on the same machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from scipy import ndimage as ndi
+
+from . import __version__
+from .convert import INTENSITY_METHODS, normalize_intensity
+from .errors import InputError
+from .evaluate import lvquan_metrics
+from .folds import contiguous_folds, kmeans_folds, subject_descriptors
+from .indices import normalised_to_mm
+from .nets.dla import DLA_VARIANTS, INPUT_SIZE, create_dla
+from .outputs import check_writable_dir, write_text_atomic
+from .weights_io import MANIFEST_FORMAT, load_state, save_state, sha256_file, write_manifest
+
+SPLITS = ("kmeans", "contiguous")
+#: Target permutation of a vertical flip (θ -> 180° - θ): D1<->D3, RWT IS<->AS, I<->A, IL<->AL.
+FLIP_PERMUTATION = np.array([0, 1, 4, 3, 2, 10, 9, 8, 7, 6, 5])
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training settings; the defaults are the shipped ensemble's.
+
+    Attributes:
+        network: DLA variant name (see :data:`lvquant.nets.DLA_VARIANTS`).
+        epochs: maximum epochs per fold.
+        patience: stop when validation has not improved for this many epochs.
+        batch_subjects: subjects per step; every frame of each goes in (B = this × T).
+        lr, weight_decay: AdamW settings; the rate follows a cosine decay after a
+            one-epoch warm-up.
+        seed: seed of everything random.
+        intensity: ``"equalize"`` (the method) or ``"percentile"`` (ablation).
+        augment: label-preserving augmentation on/off.
+        zoom: range of the random zoom factor.
+        shift_px: largest random shift (pixels of the 80×80 crop).
+        flip: random vertical flips with label permutation.
+        noise: range of Rician noise sigma, relative to the crop's 99th percentile.
+        bias: amplitude of the smooth multiplicative bias field (log scale).
+        blur: range of the Gaussian blur sigma in pixels.
+        threads: torch CPU threads (default: all cores).
+    """
+
+    network: str = "dla-small"
+    epochs: int = 60
+    patience: int = 15
+    batch_subjects: int = 4
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+    intensity: str = "equalize"
+    augment: bool = True
+    zoom: tuple[float, float] = (0.9, 1.1)
+    shift_px: float = 4.0
+    flip: bool = False
+    noise: tuple[float, float] = (0.0, 0.04)
+    bias: float = 0.25
+    blur: tuple[float, float] = (0.0, 0.8)
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.network not in DLA_VARIANTS:
+            raise InputError(f"unknown network {self.network!r}; choose one of {', '.join(DLA_VARIANTS)}")
+        if self.intensity not in INTENSITY_METHODS:
+            raise InputError(f"intensity must be one of {', '.join(INTENSITY_METHODS)}")
+        if self.epochs < 1 or self.batch_subjects < 1 or self.patience < 1:
+            raise InputError("epochs, patience and batch size must be at least 1")
+
+    @classmethod
+    def quick(cls, **overrides: Any) -> "TrainConfig":
+        """A tiny network for a few epochs: seconds on a laptop, for tests and trials."""
+        return replace(cls(network="dla-tiny", epochs=2, patience=2, batch_subjects=2), **overrides)
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """Training arrays of S subjects × T frames.
+
+    Attributes:
+        images: (S, T, 80, 80) float32 raw crops (any intensity scale).
+        targets: (S, T, 11) normalised indices (lengths / crop side, areas / side²).
+        crop_side_mm: (S,) crop side in mm, ``80 × effective pixel size``.
+        phase: (S, T) int true phase, or None.
+        description: what the data are (file name, subjects), for the manifest.
+        sha256: checksum of the source file, when read from a file.
+    """
+
+    images: np.ndarray
+    targets: np.ndarray
+    crop_side_mm: np.ndarray
+    phase: np.ndarray | None = None
+    description: str = ""
+    sha256: str | None = None
+
+    def __post_init__(self) -> None:
+        s, t = self.images.shape[:2]
+        if self.images.shape[2:] != (INPUT_SIZE, INPUT_SIZE):
+            raise InputError(f"training crops must be {INPUT_SIZE}×{INPUT_SIZE}; got {self.images.shape[2:]}")
+        if self.targets.shape != (s, t, 11) or self.crop_side_mm.shape != (s,):
+            raise InputError("training labels do not match the images (subjects × frames × 11 expected)")
+        if not (np.all(np.isfinite(self.images)) and np.all(np.isfinite(self.targets))):
+            raise InputError("training images or labels contain NaN or infinite values")
+
+    @property
+    def n_subjects(self) -> int:
+        return int(self.images.shape[0])
+
+    def targets_mm(self) -> np.ndarray:
+        return normalised_to_mm(self.targets, self.crop_side_mm[:, None])
+
+
+def prepare(dataset: Any, *, description: str = "", sha256: str | None = None) -> TrainingData:
+    """Training arrays from a labelled :class:`lvquant.io.lvquan_mat.LVQuanDataset`."""
+    if not getattr(dataset, "has_labels", False):
+        raise InputError("the dataset has no labels (areas, dims, rwt): it cannot be used for training or evaluation")
+    images = np.asarray(dataset.images, dtype=np.float32)
+    side = INPUT_SIZE * np.asarray(dataset.pixel_size_mm, dtype=np.float64)
+    from .indices import mm_to_normalised
+
+    targets = mm_to_normalised(dataset.indices.to_array(), side[:, None])
+    phase = None if dataset.phase is None else np.asarray(dataset.phase, dtype=np.int64)
+    return TrainingData(images, targets, side, phase, description, sha256)
+
+
+def make_folds(data: TrainingData, n_folds: int = 5, split: str = "kmeans", seed: int = 0) -> np.ndarray:
+    """(S,) fold of each subject. ``kmeans``: the method's; ``contiguous``: published blocks."""
+    if split == "contiguous":
+        return contiguous_folds(data.n_subjects, n_folds)
+    if split == "kmeans":
+        return kmeans_folds(subject_descriptors(data.images, data.targets), n_folds, n_folds, seed=seed)
+    raise InputError(f"split must be one of {', '.join(SPLITS)}; got {split!r}")
+
+
+# ------------------------------------------------------------------ augmentation
+def _bias_field(rng: np.random.Generator, amplitude: float, size: int) -> np.ndarray:
+    coarse = rng.normal(0.0, amplitude, (4, 4))
+    return np.exp(ndi.zoom(coarse, size / 4, order=3, mode="nearest")[:size, :size])
+
+
+def augment_subject(frames: np.ndarray, targets: np.ndarray, rng: np.random.Generator,
+                    cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Label-preserving augmentation of one subject's raw crops.
+
+    Args:
+        frames: (T, 80, 80) raw crops.
+        targets: (T, 11) normalised indices.
+
+    Returns:
+        Augmented (frames, targets); the same geometric transform for all frames.
+    """
+    t, h, w = frames.shape
+    x = frames.astype(np.float32) / max(float(np.percentile(frames, 99)), 1e-6)
+    y = targets.copy()
+    zoom = rng.uniform(*cfg.zoom)
+    shift = rng.uniform(-cfg.shift_px, cfg.shift_px, 2)
+    centre = np.array([(h - 1) / 2, (w - 1) / 2])
+    # output pixel o samples input at centre + (o - centre) / zoom - shift / zoom
+    offset = centre - centre / zoom - shift / zoom
+    x = np.stack([ndi.affine_transform(f, np.full(2, 1.0 / zoom), offset=offset, order=1, mode="reflect") for f in x])
+    y[:, :2] *= zoom**2
+    y[:, 2:] *= zoom
+    if cfg.flip and rng.random() < 0.5:
+        x = x[:, ::-1, :]
+        y = y[:, FLIP_PERMUTATION]
+    if cfg.bias > 0:
+        x = x * _bias_field(rng, cfg.bias, h)[None]
+    sigma = rng.uniform(*cfg.blur)
+    if sigma > 0.05:
+        x = ndi.gaussian_filter(x, (0, sigma, sigma))
+    noise = rng.uniform(*cfg.noise)
+    if noise > 0:
+        x = np.sqrt((x + rng.normal(0, noise, x.shape)) ** 2 + rng.normal(0, noise, x.shape) ** 2)
+    return np.ascontiguousarray(x, dtype=np.float32), y
+
+
+# ---------------------------------------------------------------------- training
+def _lr_at(cfg: TrainConfig, epoch: float) -> float:
+    if epoch < 1.0:
+        return cfg.lr * max(epoch, 0.05)
+    return 0.5 * cfg.lr * (1 + math.cos(math.pi * min(epoch / cfg.epochs, 1.0)))
+
+
+def _optim_state(opt: torch.optim.Optimizer, params: list[torch.nn.Parameter]) -> dict[str, torch.Tensor]:
+    out = {}
+    for i, p in enumerate(params):
+        for k, v in opt.state.get(p, {}).items():
+            out[f"optim.{i}.{k}"] = v if torch.is_tensor(v) else torch.tensor(v)
+    return out
+
+
+def _load_optim_state(opt: torch.optim.Optimizer, params: list[torch.nn.Parameter], tensors: dict[str, torch.Tensor]) -> None:
+    for key, v in tensors.items():
+        if key.startswith("optim."):
+            _, i, k = key.split(".", 2)
+            opt.state[params[int(i)]][k] = v.clone()
+
+
+@dataclass
+class FoldResult:
+    """What training one fold produced."""
+
+    fold: int
+    state: dict[str, torch.Tensor]
+    best_epoch: int
+    epochs_run: int
+    best_val_loss: float
+    history: list[dict[str, float]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _standardise(data: TrainingData) -> tuple[np.ndarray, np.ndarray]:
+    flat = data.targets.reshape(-1, 11)
+    mean, std = flat.mean(0), flat.std(0)
+    # a (near-)constant target would blow up its z-score: leave it unscaled
+    return mean, np.where(std > 1e-6 * (np.abs(mean) + 1e-6), std, 1.0)
+
+
+def _normalised_stacks(data: TrainingData, subjects: np.ndarray, cfg: TrainConfig) -> np.ndarray:
+    return np.stack([normalize_intensity(data.images[s], cfg.intensity) for s in subjects]) if len(subjects) else np.zeros((0,))
+
+
+def train_fold(data: TrainingData, train_subjects: np.ndarray, val_subjects: np.ndarray, cfg: TrainConfig, *,
+               fold: int = 0, target_mean: np.ndarray, target_std: np.ndarray, checkpoint: Path | None = None,
+               progress: Callable[[dict[str, Any]], None] | None = None) -> FoldResult:
+    """Train one network; validate on ``val_subjects`` with early stopping.
+
+    Args:
+        data: the training arrays.
+        train_subjects, val_subjects: subject numbers (disjoint).
+        cfg: settings.
+        fold: fold number (seeds the random streams).
+        target_mean, target_std: (11,) standardisation of the normalised targets.
+        checkpoint: path prefix (without suffix) of the resumable checkpoint.
+        progress: called after every epoch with a dict (fold, epoch, epochs,
+            train_loss, val_loss, best_epoch).
+    """
+    if np.intersect1d(train_subjects, val_subjects).size:
+        raise InputError("a subject cannot be in both the training and the validation set")
+    torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
+    torch.manual_seed(cfg.seed * 1009 + fold)
+    net = create_dla(cfg.network)
+    params = list(net.parameters())
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    mean_t = torch.tensor(target_mean, dtype=torch.float32)
+    std_t = torch.tensor(target_std, dtype=torch.float32)
+    val_x = torch.from_numpy(_normalised_stacks(data, val_subjects, cfg).reshape(-1, 1, INPUT_SIZE, INPUT_SIZE)) \
+        if len(val_subjects) else None
+    val_y = torch.from_numpy(((data.targets[val_subjects].reshape(-1, 11) - target_mean) / target_std).astype(np.float32))
+    train_static = None if cfg.augment else _normalised_stacks(data, train_subjects, cfg)
+    static_row = {int(s): i for i, s in enumerate(train_subjects)}
+
+    start_epoch, best_val, best_epoch, best_state, history = 0, math.inf, -1, None, []
+    ckpt_json = checkpoint.with_suffix(".ckpt.json") if checkpoint else None
+    ckpt_tensors = checkpoint.with_suffix(".ckpt.safetensors") if checkpoint else None
+    if ckpt_json and ckpt_json.is_file() and ckpt_tensors and ckpt_tensors.is_file():
+        meta = json.loads(ckpt_json.read_text())
+        if meta.get("config") == _config_dict(cfg):
+            tensors = load_state(ckpt_tensors)
+            net.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+            _load_optim_state(opt, params, tensors)
+            best_state = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")} or None
+            start_epoch, best_val, best_epoch, history = meta["epoch"] + 1, meta["best_val"], meta["best_epoch"], meta["history"]
+
+    t0 = time.perf_counter()
+    steps_per_epoch = max(1, math.ceil(len(train_subjects) / cfg.batch_subjects))
+    for epoch in range(start_epoch, cfg.epochs):
+        if best_epoch >= 0 and epoch - best_epoch > cfg.patience:
+            break
+        rng = np.random.default_rng([cfg.seed, fold, epoch])
+        torch.manual_seed(int(rng.integers(2**31)))
+        order = rng.permutation(train_subjects)
+        net.train()
+        losses = []
+        for step in range(steps_per_epoch):
+            batch = order[step * cfg.batch_subjects:(step + 1) * cfg.batch_subjects]
+            if len(batch) == 0:
+                continue
+            xs, ys = [], []
+            for s in batch:
+                if cfg.augment:
+                    fr, tg = augment_subject(data.images[s], data.targets[s], rng, cfg)
+                    xs.append(normalize_intensity(fr, cfg.intensity))
+                else:
+                    xs.append(train_static[static_row[s]])
+                    tg = data.targets[s]
+                ys.append(tg)
+            x = torch.from_numpy(np.concatenate(xs)[:, None].astype(np.float32))
+            y = (torch.from_numpy(np.concatenate(ys).astype(np.float32)) - mean_t) / std_t
+            for g in opt.param_groups:
+                g["lr"] = _lr_at(cfg, epoch + step / steps_per_epoch)
+            loss = torch.nn.functional.smooth_l1_loss(net(x), y, beta=0.5)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            losses.append(float(loss.detach()))
+        val_loss = _val_loss(net, val_x, val_y) if val_x is not None else float(np.mean(losses))
+        if val_loss < best_val:
+            best_val, best_epoch = val_loss, epoch
+            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        record = {"epoch": epoch, "train_loss": float(np.mean(losses)), "val_loss": val_loss,
+                  "lr": _lr_at(cfg, epoch + 1), "best_epoch": best_epoch}
+        history.append(record)
+        if checkpoint:
+            tensors = {f"model.{k}": v for k, v in net.state_dict().items()}
+            tensors.update({f"best.{k}": v for k, v in (best_state or {}).items()})
+            tensors.update(_optim_state(opt, params))
+            save_state(tensors, ckpt_tensors)
+            write_text_atomic(ckpt_json, json.dumps({"epoch": epoch, "best_val": best_val, "best_epoch": best_epoch,
+                                                     "history": history, "config": _config_dict(cfg)}))
+        if progress:
+            progress({"fold": fold, "epochs": cfg.epochs, **record})
+    assert best_state is not None
+    return FoldResult(fold, best_state, best_epoch, len(history), best_val, history, time.perf_counter() - t0)
+
+
+def _val_loss(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    net.eval()
+    with torch.inference_mode():
+        pred = torch.cat([net(x[i:i + 256]) for i in range(0, len(x), 256)])
+    return float(torch.nn.functional.smooth_l1_loss(pred, y, beta=0.5))
+
+
+def _config_dict(cfg: TrainConfig) -> dict[str, Any]:
+    return json.loads(json.dumps(asdict(cfg)))
+
+
+def predict_subjects(net: torch.nn.Module, data: TrainingData, subjects: np.ndarray, cfg: TrainConfig,
+                     target_mean: np.ndarray, target_std: np.ndarray) -> np.ndarray:
+    """(len(subjects), T, 11) normalised predictions of one network."""
+    net.eval()
+    out = []
+    with torch.inference_mode():
+        for s in subjects:
+            x = torch.from_numpy(normalize_intensity(data.images[s], cfg.intensity)[:, None])
+            out.append(net(x).double().numpy() * target_std + target_mean)
+    return np.stack(out) if out else np.zeros((0, data.images.shape[1], 11))
+
+
+def train_ensemble(data: TrainingData, out_dir: str | Path, *, n_folds: int = 5, split: str = "kmeans",
+                   config: TrainConfig | None = None, name: str = "custom",
+                   progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Train ``n_folds`` networks by cross-validation and write the model folder.
+
+    Resumable: folds already finished in ``out_dir`` (same data, split and
+    settings) are kept, and an interrupted fold continues from its checkpoint.
+
+    Returns:
+        The manifest written to ``out_dir/manifest.json``.
+    """
+    cfg = config or TrainConfig()
+    if n_folds < 2:
+        raise InputError("cross-validation needs at least 2 folds")
+    if data.n_subjects < n_folds:
+        raise InputError(f"{data.n_subjects} subjects cannot fill {n_folds} folds")
+    out = check_writable_dir(out_dir)
+    folds = make_folds(data, n_folds, split, cfg.seed)
+    mean, std = _standardise(data)
+    plan = {"data_sha256": data.sha256, "n_subjects": data.n_subjects, "split": split, "n_folds": n_folds,
+            "folds": folds.tolist(), "config": _config_dict(cfg)}
+    plan_path = out / "plan.json"
+    if plan_path.is_file() and json.loads(plan_path.read_text()) != plan:
+        raise InputError(f"{out} holds a training run with other data or settings: use a new --out folder")
+    write_text_atomic(plan_path, json.dumps(plan) + "\n")
+
+    t0 = time.perf_counter()
+    cv_pred = np.zeros_like(data.targets)
+    models = []
+    for k in range(n_folds):
+        val = np.flatnonzero(folds == k)
+        train = np.flatnonzero(folds != k)
+        weights = out / f"fold_{k}.safetensors"
+        info_path = out / f"fold_{k}.json"
+        net = create_dla(cfg.network)
+        if weights.is_file() and info_path.is_file():
+            info = json.loads(info_path.read_text())
+            net.load_state_dict(load_state(weights, info["sha256"]))
+        else:
+            result = train_fold(data, train, val, cfg, fold=k, target_mean=mean, target_std=std,
+                                checkpoint=out / f"fold_{k}", progress=progress)
+            net.load_state_dict(result.state)
+            sha = save_state(result.state, weights, metadata={"fold": str(k), "network": cfg.network})
+            info = {"file": weights.name, "fold": k, "sha256": sha, "best_epoch": result.best_epoch,
+                    "epochs_run": result.epochs_run, "best_val_loss": result.best_val_loss,
+                    "seconds": round(result.seconds, 1), "n_train_subjects": int(len(train)),
+                    "n_val_subjects": int(len(val))}
+            pred = predict_subjects(net, data, val, cfg, mean, std)
+            val_metrics = lvquan_metrics(normalised_to_mm(pred, data.crop_side_mm[val, None]), data.targets_mm()[val],
+                                         None if data.phase is None else data.phase[val])
+            info["val"] = {k2: val_metrics[k2] for k2 in ("areas_mae_mm2", "dims_mae_mm", "rwt_mae_mm", "phase_error")}
+            write_text_atomic(info_path, json.dumps(info, indent=2) + "\n")
+            for suffix in (".ckpt.json", ".ckpt.safetensors"):
+                (out / f"fold_{k}{suffix}").unlink(missing_ok=True)
+        cv_pred[val] = predict_subjects(net, data, val, cfg, mean, std)
+        models.append(info)
+
+    cv_mm = normalised_to_mm(cv_pred, data.crop_side_mm[:, None])
+    cv_metrics = lvquan_metrics(cv_mm, data.targets_mm(), data.phase)
+    np.savez(out / "cv_predictions.npz", predictions_mm=cv_mm, folds=folds)
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "name": name,
+        "lvquant_version": __version__,
+        "network": cfg.network,
+        "network_config": asdict(DLA_VARIANTS[cfg.network]),
+        "input": {"size": INPUT_SIZE, "intensity": cfg.intensity},
+        "targets": {"unit": "normalised: lengths / crop side, areas / crop side^2 (crop side = 80 x pixel size)",
+                    "order": ["A1", "A2", "D1", "D2", "D3", "RWT1", "RWT2", "RWT3", "RWT4", "RWT5", "RWT6"],
+                    "mean": mean.tolist(), "std": std.tolist()},
+        "models": models,
+        "training": {
+            "data": {"description": data.description, "sha256": data.sha256, "n_subjects": data.n_subjects,
+                     "frames_per_subject": int(data.images.shape[1])},
+            "split": split, "n_folds": n_folds, "folds": folds.tolist(), "seed": cfg.seed,
+            "config": _config_dict(cfg), "torch_version": torch.__version__,
+            "seconds": round(time.perf_counter() - t0, 1),
+            "cross_validation": {k2: cv_metrics[k2] for k2 in ("areas_mae_mm2", "dims_mae_mm", "rwt_mae_mm", "phase_error")},
+        },
+    }
+    write_manifest(out, manifest)
+    return manifest
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a data file (recorded in manifests)."""
+    return sha256_file(path)
+
+
+def data_fingerprint(data: TrainingData) -> str:
+    """SHA-256 of the arrays themselves (when no file is involved)."""
+    h = hashlib.sha256()
+    for a in (data.images, data.targets, data.crop_side_mm):
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
