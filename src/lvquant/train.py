@@ -415,7 +415,7 @@ def train_ensemble(data: TrainingData, out_dir: str | Path, *, n_folds: int = 5,
             result = train_fold(data, train, val, cfg, fold=k, target_mean=mean, target_std=std,
                                 checkpoint=out / f"fold_{k}", progress=progress)
             net.load_state_dict(result.state)
-            sha = save_state(result.state, weights, metadata={"fold": str(k), "network": cfg.network})
+            sha = save_state(result.state, weights)
             info = {"file": weights.name, "fold": k, "sha256": sha, "best_epoch": result.best_epoch,
                     "epochs_run": result.epochs_run, "best_val_loss": result.best_val_loss,
                     "seconds": round(result.seconds, 1), "n_train_subjects": int(len(train)),
@@ -453,6 +453,7 @@ def train_ensemble(data: TrainingData, out_dir: str | Path, *, n_folds: int = 5,
             "cross_validation": {k2: cv_metrics[k2] for k2 in ("areas_mae_mm2", "dims_mae_mm", "rwt_mae_mm", "phase_error")},
         },
     }
+    manifest = json.loads(json.dumps(manifest))  # plain JSON types (tuples become lists)
     write_manifest(out, manifest)
     return manifest
 

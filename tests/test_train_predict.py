@@ -1,0 +1,195 @@
+"""Training, ensemble prediction, evaluation metrics and the phase rule.
+
+A toy data set (bright discs whose radius follows a cardiac-like cycle) keeps
+these tests fast; the phantom-based figures are measured by scripts, not here.
+"""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from lvquant.errors import InputError
+from lvquant.evaluate import lvquan_metrics, pearson
+from lvquant.phase import fit_area_curve, phase_from_curve, polynomial_degree
+from lvquant.predict import Ensemble
+from lvquant.train import FLIP_PERMUTATION, TrainConfig, TrainingData, augment_subject, train_ensemble
+from lvquant.weights_io import ModelError
+
+
+def _toy(n_subjects=6, t=20, seed=0):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:80, :80]
+    imgs = np.zeros((n_subjects, t, 80, 80), np.float32)
+    tg = np.zeros((n_subjects, t, 11))
+    for s in range(n_subjects):
+        for f in range(t):
+            r = 10 + 5 * np.cos(2 * np.pi * f / t) + s * 0.5
+            imgs[s, f] = (np.hypot(yy - 40, xx - 40) < r) + rng.normal(0, 0.05, (80, 80))
+            tg[s, f] = [np.pi * r * r / 6400, 0.05] + [2 * r / 80] * 3 + [0.1 + 0.01 * k for k in range(6)]
+    phase = np.array([[1 if 0 < f <= t // 2 else 0 for f in range(t)]] * n_subjects)
+    return TrainingData(imgs, tg, np.full(n_subjects, 120.0), phase, "toy discs")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("models")
+    manifest = train_ensemble(_toy(), out, n_folds=3, split="contiguous", config=TrainConfig.quick(epochs=2, seed=5))
+    return out, manifest
+
+
+def test_manifest_records_how_models_were_trained(trained):
+    out, manifest = trained
+    on_disk = json.loads((out / "manifest.json").read_text())
+    assert on_disk == manifest
+    assert manifest["network"] == "dla-tiny"
+    assert len(manifest["models"]) == 3
+    assert manifest["training"]["split"] == "contiguous" and manifest["training"]["seed"] == 5
+    assert manifest["training"]["folds"] == [0, 0, 1, 1, 2, 2]
+    assert all(m["epochs_run"] == 2 for m in manifest["models"])
+    assert set(manifest["models"][0]["val"]) == {"areas_mae_mm2", "dims_mae_mm", "rwt_mae_mm", "phase_error"}
+    assert sorted(p.name for p in out.glob("*.ckpt.*")) == []  # checkpoints removed once a fold is done
+
+
+def test_training_is_deterministic(trained, tmp_path):
+    out, _ = trained
+    train_ensemble(_toy(), tmp_path, n_folds=3, split="contiguous", config=TrainConfig.quick(epochs=2, seed=5))
+    for k in range(3):
+        assert (tmp_path / f"fold_{k}.safetensors").read_bytes() == (out / f"fold_{k}.safetensors").read_bytes()
+
+
+def test_resume_skips_finished_folds_and_refuses_other_settings(trained, tmp_path):
+    out, manifest = trained
+    data = _toy()
+    again = train_ensemble(data, out, n_folds=3, split="contiguous", config=TrainConfig.quick(epochs=2, seed=5))
+    assert [m["sha256"] for m in again["models"]] == [m["sha256"] for m in manifest["models"]]
+    with pytest.raises(InputError, match="other data or settings"):
+        train_ensemble(data, out, n_folds=3, split="contiguous", config=TrainConfig.quick(epochs=3, seed=5))
+
+
+def test_interrupted_fold_resumes_identically(tmp_path):
+    data = _toy(n_subjects=4)
+    cfg = TrainConfig.quick(epochs=3)
+    full = tmp_path / "full"
+    train_ensemble(data, full, n_folds=2, split="contiguous", config=cfg)
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_first_epoch(record):
+        if record["fold"] == 1 and record["epoch"] == 0:
+            raise Stop
+
+    part = tmp_path / "part"
+    with pytest.raises(Stop):
+        train_ensemble(data, part, n_folds=2, split="contiguous", config=cfg, progress=stop_after_first_epoch)
+    assert (part / "fold_1.ckpt.json").is_file()
+    train_ensemble(data, part, n_folds=2, split="contiguous", config=cfg)
+    assert (part / "fold_1.safetensors").read_bytes() == (full / "fold_1.safetensors").read_bytes()
+
+
+def test_ensemble_mean_and_spread_in_mm(trained):
+    out, _ = trained
+    ens = Ensemble.load(out)
+    assert len(ens) == 3
+    from lvquant.convert import equalize_histogram
+
+    crops = equalize_histogram(_toy().images[0])
+    pred = ens.predict(crops, pixel_size_mm=1.5)
+    members = pred.members
+    assert members.shape == (3, 20, 11)
+    np.testing.assert_allclose(pred.mean.to_array(), members.mean(0))
+    np.testing.assert_allclose(pred.spread.to_array(), members.std(0))
+    # a pixel twice as large doubles lengths and quadruples areas
+    big = ens.predict(crops, pixel_size_mm=3.0)
+    np.testing.assert_allclose(big.mean.dims_mm, 2 * pred.mean.dims_mm)
+    np.testing.assert_allclose(big.mean.cavity_area_mm2, 4 * pred.mean.cavity_area_mm2)
+    single = Ensemble.load(out, members=[1])
+    np.testing.assert_allclose(single.predict(crops, 1.5).mean.to_array(), members[1], rtol=1e-6)
+    with pytest.raises(InputError):
+        ens.predict(crops[:, :40], 1.5)
+
+
+def test_tampered_weights_are_refused(trained, tmp_path):
+    out, _ = trained
+    for f in out.iterdir():
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    data = bytearray((tmp_path / "fold_0.safetensors").read_bytes())
+    data[-1] ^= 0xFF
+    (tmp_path / "fold_0.safetensors").write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="checksum"):
+        Ensemble.load(tmp_path)
+    with pytest.raises(ModelError, match="manifest"):
+        Ensemble.load(tmp_path / "nowhere")
+
+
+def test_augmentation_keeps_labels_true():
+    data = _toy(n_subjects=1)
+    rng = np.random.default_rng(0)
+    cfg = TrainConfig(zoom=(1.2, 1.2), shift_px=0.0, noise=(0, 0), bias=0.0, blur=(0, 0))
+    frames, targets = augment_subject(data.images[0], data.targets[0], rng, cfg)
+    assert frames.shape == (20, 80, 80)
+    np.testing.assert_allclose(targets[:, 0], data.targets[0, :, 0] * 1.44)
+    np.testing.assert_allclose(targets[:, 2:], data.targets[0, :, 2:] * 1.2)
+    # the zoomed disc really is 1.2 times wider: measured area ratio ~ 1.44
+    ratio = (frames[0] > 0.5).sum() / (data.images[0, 0] > 0.5).sum()
+    assert abs(ratio - 1.44) < 0.05
+
+
+def test_flip_permutation_is_an_involution_mapping_the_right_segments():
+    assert np.array_equal(FLIP_PERMUTATION[FLIP_PERMUTATION], np.arange(11))
+    names = ["A1", "A2", "D1", "D2", "D3", "IS", "I", "IL", "AL", "A", "AS"]
+    flipped = [names[i] for i in FLIP_PERMUTATION]
+    assert flipped == ["A1", "A2", "D3", "D2", "D1", "AS", "A", "AL", "IL", "I", "IS"]
+
+
+def test_metrics_on_known_errors():
+    true = np.ones((2, 20, 11)) * 10
+    pred = true.copy()
+    pred[..., 0] += 100  # A1 off by 100 mm2
+    pred[..., 2:5] += 3  # dims off by 3 mm
+    pred[..., 5:] -= 0.5
+    pred += np.random.default_rng(0).normal(0, 1e-3, pred.shape)
+    m = lvquan_metrics(pred, true)
+    assert m["areas_mae_mm2"] == pytest.approx(50, abs=0.01)
+    assert m["dims_mae_mm"] == pytest.approx(3, abs=0.01)
+    assert m["rwt_mae_mm"] == pytest.approx(0.5, abs=0.01)
+    assert m["phase_error"] is None and m["n_frames"] == 40
+    assert pearson(np.arange(5), 2 * np.arange(5) + 1) == pytest.approx(1.0)
+    with pytest.raises(InputError):
+        lvquan_metrics(pred[:, :, :5], true[:, :, :5])
+
+
+def test_phase_error_counts_wrong_frames():
+    t = np.arange(20)
+    areas = 2000 + 600 * np.cos(2 * np.pi * t / 20)  # ED at 0, ES at 10
+    pred = np.zeros((1, 20, 11))
+    pred[0, :, 0] = areas
+    truth = np.array([[1 if 0 < f <= 10 else 0 for f in t]])
+    assert lvquan_metrics(pred, pred, truth)["phase_error"] == 0.0
+    shifted = np.roll(truth, 2, axis=1)
+    assert lvquan_metrics(pred, pred, shifted)["phase_error"] == pytest.approx(4 / 20)
+
+
+def test_polynomial_rule_ignores_a_one_frame_spike():
+    t = np.arange(20)
+    areas = 2500 - 900 * np.sin(np.pi * t / 19) ** 2 + 0 * t  # ED at the ends, ES mid-cycle
+    noisy = areas.copy()
+    noisy[3] -= 1000  # a spurious dip far below the true minimum
+    raw = phase_from_curve(noisy, method="argmax")
+    fitted = phase_from_curve(noisy, method="poly")
+    assert raw.es_frame == 3
+    assert abs(fitted.es_frame - 9.5) <= 2
+    assert polynomial_degree(20) == 11 and fitted.degree == 11
+    assert np.all(np.abs(np.diff(fitted.labels)).sum() <= 2)  # one systole block, no flicker
+
+
+def test_polynomial_fit_recovers_a_polynomial_and_validates():
+    x = np.linspace(-1, 1, 20)
+    y = 3 * x**3 - x + 5
+    np.testing.assert_allclose(fit_area_curve(y), y, atol=1e-9)
+    with pytest.raises(InputError):
+        phase_from_curve(np.array([1.0, np.nan, 2.0, 3.0, 4.0]))
+    with pytest.raises(InputError):
+        phase_from_curve(np.arange(20.0), method="spline")
