@@ -95,6 +95,7 @@ __all__ = [
     "SECTORS_DEG",
     "DIMENSION_SECTORS",
     "ENCLOSURE_TOLERANCE",
+    "CONTOUR_CROSSING_TOLERANCE",
     "PhaseLabels",
     "ray_angles",
     "ray_directions",
@@ -131,6 +132,12 @@ DIMENSION_SECTORS: dict[str, tuple[str, str]] = {
 #: Largest fraction of the cavity that may lie outside the epicardial region and
 #: still be repaired (by extending the epicardium) rather than refused.
 ENCLOSURE_TOLERANCE: float = 0.02
+
+#: Largest fraction of directions on which a hand-drawn epicardial contour may
+#: dip inside the endocardial one (thin or scarred walls drawn by hand touch or
+#: cross); the wall is taken as 0 there, with a warning. More means the
+#: contours are swapped or of different frames: refused.
+CONTOUR_CROSSING_TOLERANCE: float = 0.25
 
 #: An ``epi`` mask covering less than this fraction of the cavity is read as the
 #: myocardium ring only.
@@ -642,7 +649,7 @@ def measure_contours(
         if np.isnan(r_epi).any():
             raise ContourError("some rays from the cavity centre never meet the epicardial contour; re-draw the contour")
         bad = r_epi < r_endo
-        if bad.mean() > ENCLOSURE_TOLERANCE:
+        if bad.mean() > CONTOUR_CROSSING_TOLERANCE:
             raise ContourError(
                 f"the epicardial contour lies inside the endocardial one on {100.0 * bad.mean():.0f}% of directions; "
                 "check that the two contours are not swapped and belong to the same frame"

@@ -1,0 +1,197 @@
+"""The ``lvquant`` command line: parses arguments, calls the library, prints.
+
+Every command turns a library error (:class:`lvquant.errors.LvquantError`) into
+one line on stderr and exit code 2; nothing is half-written (outputs are
+written atomically, see :mod:`lvquant.outputs`). ``--debug`` shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+from . import __version__
+from .errors import InputError, LvquantError
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_BAD_INPUT = 2
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # pragma: no cover - exercised through main()
+        self.exit(EXIT_BAD_INPUT, f"lvquant: error: {message} (see 'lvquant {self.prog.split()[-1]} --help')\n"
+                  if " " in self.prog else f"lvquant: error: {message} (see 'lvquant --help')\n")
+
+
+def _emit(text: str, out: str | None) -> None:
+    """Print ``text`` or write it atomically to ``out``."""
+    if out:
+        from .outputs import write_text_atomic
+
+        write_text_atomic(out, text)
+    else:
+        sys.stdout.write(text)
+
+
+def _format_rows(rows, fmt: str, payload: dict | None = None) -> str:
+    from .tables import to_csv, to_json, to_text_table
+
+    if fmt == "csv":
+        return to_csv(rows)
+    if fmt == "json":
+        return to_json(payload if payload is not None else rows)
+    return to_text_table(rows)
+
+
+# --------------------------------------------------------------------------- info
+def _cmd_info(args: argparse.Namespace) -> int:
+    from .info import describe
+
+    _emit(describe(args.input, series_uid=args.series, spacing_mm=_parse_spacing(args.spacing), as_json=args.json), None)
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------ measure
+def _cmd_measure(args: argparse.Namespace) -> int:
+    from . import measure_cmd
+
+    spacing = _parse_spacing(args.spacing)
+    if args.example:
+        rows, payload = measure_cmd.measure_example()
+    elif args.sunnybrook:
+        if not args.dicom:
+            raise InputError("--sunnybrook needs --dicom DIR: the DICOM folder the contours were drawn on (for pixel spacing and frame order)")
+        rows, payload = measure_cmd.measure_sunnybrook(args.sunnybrook, args.dicom, spacing_mm=spacing)
+    elif args.endo:
+        rows, payload = measure_cmd.measure_files(args.endo, args.epi, spacing_mm=spacing, dicom=args.dicom)
+    else:
+        raise InputError("nothing to measure: give --endo FILE [--epi FILE], --sunnybrook DIR --dicom DIR, or --example")
+    _emit(_format_rows(rows, args.format, payload), args.out)
+    _warn(payload.get("warnings", []))
+    return EXIT_OK
+
+
+def _warn(warnings: Sequence[str]) -> None:
+    """Warnings go to stderr (never into the table/CSV on stdout)."""
+    for w in warnings:
+        print(f"lvquant: warning: {w}", file=sys.stderr)
+
+
+# ------------------------------------------------------------------------ phantom
+def _cmd_phantom(args: argparse.Namespace) -> int:
+    from .phantom import write_phantoms
+
+    bar = _progress_bar(args.subjects, "phantom subjects", args.quiet)
+    try:
+        written = write_phantoms(
+            args.out, n_subjects=args.subjects, seed=args.seed, fmt=args.format, workers=args.workers,
+            n_frames=args.frames, progress=bar.update if bar else None,
+        )
+    finally:
+        if bar:
+            bar.close()
+    if not args.quiet:
+        print(f"wrote {args.subjects} phantom subject(s) to {written}")
+    return EXIT_OK
+
+
+def _progress_bar(total: int, desc: str, quiet: bool):
+    if quiet:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="subject", file=sys.stderr, leave=False)
+
+
+# -------------------------------------------------------------------------- utils
+def _parse_spacing(text: str | None) -> tuple[float, float] | None:
+    """'1.5' -> (1.5, 1.5); '1.4,1.6' -> (1.4, 1.6) (row, column spacing in mm)."""
+    if text is None:
+        return None
+    try:
+        parts = [float(p) for p in text.replace("x", ",").split(",") if p.strip()]
+    except ValueError:
+        raise InputError(f"--spacing must be a number or two numbers 'ROW,COL' in mm; got {text!r}") from None
+    if len(parts) == 1:
+        parts = parts * 2
+    if len(parts) != 2 or not all(p > 0 and p < 100 for p in parts):
+        raise InputError(f"--spacing must be one or two positive numbers in mm; got {text!r}")
+    return parts[0], parts[1]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _ArgumentParser(prog="lvquant", description="Left-ventricle full quantification from cardiac cine MRI.")
+    p.add_argument("--version", action="version", version=f"lvquant {__version__}")
+    p.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_ArgumentParser)
+
+    info = sub.add_parser("info", help="describe a cine (DICOM folder/files, NIfTI, LVQuan .mat)",
+                          description="Slices (in the order lvquant uses them) with positions, frames, image size, "
+                                      "pixel spacing and frame timing. Nothing patient-identifying is shown.")
+    info.add_argument("input", help="DICOM folder or file, .nii/.nii.gz, or LVQuan .mat/.npz")
+    info.add_argument("--series", metavar="UID", help="DICOM SeriesInstanceUID to describe (default: the short-axis cine)")
+    info.add_argument("--spacing", metavar="MM", help="pixel spacing to use when the header has none: 'MM' or 'ROW,COL'")
+    info.add_argument("--json", action="store_true", help="print JSON instead of text")
+    info.set_defaults(func=_cmd_info)
+
+    m = sub.add_parser("measure", help="indices from contours or masks (e.g. Sunnybrook manual contours)",
+                       description="Measure the 11 LV indices (A1, A2, D1-D3, RWT1-6) from borders drawn by hand "
+                                   "or masks, following the LVQuan definitions.")
+    src = m.add_argument_group("what to measure (one of)")
+    src.add_argument("--example", action="store_true", help="measure a built-in synthetic example (no files needed)")
+    src.add_argument("--sunnybrook", metavar="DIR", help="Sunnybrook contour folder (with i-contours/ and o-contours/)")
+    src.add_argument("--endo", metavar="FILE", help="endocardial border: contour .txt ('x y' per line) or mask .npy/.nii[.gz]")
+    m.add_argument("--epi", metavar="FILE", help="epicardial border (same kinds as --endo); without it A2 and RWT are not measured")
+    m.add_argument("--dicom", metavar="DIR", help="DICOM folder the borders belong to (pixel spacing, frame order)")
+    m.add_argument("--spacing", metavar="MM", help="pixel spacing in mm: 'MM' or 'ROW,COL' (overrides headers)")
+    m.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format (default: table)")
+    m.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    m.set_defaults(func=_cmd_measure)
+
+    ph = sub.add_parser("phantom", help="generate synthetic cine MRI with exact ground truth",
+                        description="Synthetic mid-ventricular cine MRI subjects with exact indices: LVQuan-layout "
+                                    "80x80 crops (.mat/.npz) or full field-of-view DICOM series with truth.json.")
+    ph.add_argument("--subjects", type=int, default=1, metavar="N", help="number of subjects (default 1)")
+    ph.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    ph.add_argument("--format", choices=("mat", "npz", "dicom"), default="npz", help="output format (default npz)")
+    ph.add_argument("--frames", type=int, default=20, metavar="M", help="frames per cycle (default 20)")
+    ph.add_argument("--workers", type=int, default=None, metavar="W", help="worker processes (default: up to 2)")
+    ph.add_argument("--out", required=True, metavar="PATH", help="output file (.mat/.npz) or folder (dicom)")
+    ph.add_argument("--quiet", action="store_true", help="no progress bar")
+    ph.set_defaults(func=_cmd_phantom)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except LvquantError as exc:
+        if args.debug:
+            raise
+        print(f"lvquant: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("lvquant: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # a bug: one line, not a traceback (unless --debug)
+        if args.debug:
+            raise
+        print(f"lvquant: internal error: {type(exc).__name__}: {exc} (rerun with --debug and report it)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
