@@ -73,8 +73,13 @@ def measure_sunnybrook(contour_dir: str | Path, dicom_dir: str | Path, *,
                        "borders": "endo+epi" if "epi" in borders[n] else "endo"})
     stack = Indices.stack(measured)
     rows = index_rows(stack, labels)
+    warnings = [f"image {n}: {w}" for n, ind in zip(numbers, measured) for w in ind.warnings if "no epicardial" not in w]
+    n_endo_only = sum("epi" not in borders[n] for n in numbers)
+    if n_endo_only:
+        warnings.insert(0, f"{n_endo_only} image(s) have an endocardial contour only (Sunnybrook end-systole): "
+                           "myocardium area and wall thickness are not measured there")
     payload = {"source": "sunnybrook contours", "spacing_mm": list(cine.spacing_mm), "n_slices": cine.n_slices,
-               "n_frames": cine.n_frames, "images": _payload_frames(rows, stack), "warnings": list(stack.warnings)}
+               "n_frames": cine.n_frames, "images": _payload_frames(rows, stack), "warnings": warnings}
     return rows, payload
 
 

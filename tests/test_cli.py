@@ -1,0 +1,134 @@
+"""The command line: outputs, one-line errors with exit code 2, no partial files."""
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lvquant.cli import main
+
+SUNNYBROOK = Path(__file__).resolve().parents[2] / "shared" / "data" / "sunnybrook"
+needs_sunnybrook = pytest.mark.skipif(not SUNNYBROOK.is_dir(), reason="../shared/data/sunnybrook not present")
+PATIENTS = [("SCD0000101", "SC-HF-I-1", 12), ("SCD0000201", "SC-HF-I-2", 13)]
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def circle_file(path, r, centre=(40.0, 40.0), n=200):
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    np.savetxt(path, np.stack([centre[0] + r * np.cos(t), centre[1] + r * np.sin(t)], 1), fmt="%.4f")
+    return path
+
+
+@needs_sunnybrook
+@pytest.mark.parametrize("patient,_contours,n_slices", PATIENTS)
+def test_info_reports_slices_frames_spacing(capsys, patient, _contours, n_slices):
+    code, out, _ = run(capsys, "info", str(SUNNYBROOK / "dicoms" / patient), "--json")
+    assert code == 0
+    info = json.loads(out)
+    assert info["n_slices"] == n_slices and info["n_frames"] == 20
+    assert info["image_size"] == [256, 256]
+    assert info["spacing_mm"] == pytest.approx([1.37, 1.37], abs=0.005)
+    positions = [s["position_mm"] for s in info["slices"]]
+    assert positions == sorted(positions)
+    code, text, _ = run(capsys, "info", str(SUNNYBROOK / "dicoms" / patient))
+    assert code == 0 and f"{n_slices} x 20 frames" in text and "1.367 x 1.367 mm" in text
+
+
+@needs_sunnybrook
+@pytest.mark.parametrize("patient,contours,_n", PATIENTS)
+def test_measure_sunnybrook_ed_above_es_in_plausible_range(capsys, tmp_path, patient, contours, _n):
+    out_file = tmp_path / "m.json"
+    code, _, err = run(capsys, "measure", "--sunnybrook", str(SUNNYBROOK / "contourfiles" / contours),
+                       "--dicom", str(SUNNYBROOK / "dicoms" / patient), "--format", "json", "--out", str(out_file))
+    assert code == 0
+    images = json.loads(out_file.read_text())["images"]
+    by_slice = {}
+    for im in images:
+        by_slice.setdefault(im["slice"], {})[im["point"]] = im
+    assert all(set(v) == {"ED", "ES"} for v in by_slice.values())
+    for pair in by_slice.values():  # ED has both borders, and the larger cavity
+        assert pair["ED"]["borders"] == "endo+epi" and pair["ES"]["borders"] == "endo"
+        assert pair["ED"]["cavity_area_mm2"] > pair["ES"]["cavity_area_mm2"]
+    slices = sorted(by_slice)
+    mid = by_slice[slices[len(slices) // 2]]  # mid-ventricular: middle of the contoured slices
+    for point in ("ED", "ES"):
+        assert 1500 <= mid[point]["cavity_area_mm2"] <= 3500
+    assert 500 < mid["ED"]["myocardium_area_mm2"] < 3000
+    assert all(3 < t < 15 for t in mid["ED"]["rwt_mm"])
+
+
+def test_measure_contour_files_csv(capsys, tmp_path):
+    endo = circle_file(tmp_path / "endo.txt", 20)
+    epi = circle_file(tmp_path / "epi.txt", 26)
+    code, out, _ = run(capsys, "measure", "--endo", str(endo), "--epi", str(epi), "--spacing", "1.5", "--format", "csv")
+    assert code == 0
+    row = next(csv.DictReader(io.StringIO(out)))
+    assert float(row["cavity_area_mm2"]) == pytest.approx(np.pi * 30**2, rel=2e-3)
+    assert float(row["rwt_mm_RWT3"]) == pytest.approx(9.0, abs=0.02)
+    assert float(row["dims_mm_D2"]) == pytest.approx(60.0, abs=0.05)
+
+
+def test_measure_mask_stack_npy(capsys, tmp_path):
+    yy, xx = np.mgrid[:80, :80]
+    d = np.hypot(yy - 40, xx - 40)
+    endo = np.stack([d <= r for r in (18, 15, 12)]).astype(np.uint8)
+    epi = np.stack([d <= r + 6 for r in (18, 15, 12)]).astype(np.uint8)
+    np.save(tmp_path / "endo.npy", endo)
+    np.save(tmp_path / "epi.npy", epi)
+    code, out, _ = run(capsys, "measure", "--endo", str(tmp_path / "endo.npy"), "--epi", str(tmp_path / "epi.npy"),
+                       "--spacing", "1", "--format", "json")
+    assert code == 0
+    frames = json.loads(out)["frames"]
+    assert [f["frame"] for f in frames] == [0, 1, 2]
+    areas = [f["cavity_area_mm2"] for f in frames]
+    assert areas[0] > areas[1] > areas[2]
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["info", "/no/such/folder"], "does not exist"),
+        (["measure"], "nothing to measure"),
+        (["measure", "--endo", "{tmp}/endo.txt"], "spacing"),
+        (["measure", "--endo", "{tmp}/garbage.txt", "--spacing", "1"], "garbage.txt"),
+        (["measure", "--endo", "{tmp}/endo.txt", "--spacing", "abc"], "--spacing"),
+        (["measure", "--sunnybrook", "{tmp}"], "--dicom"),
+        (["info", "{tmp}/garbage.txt"], "garbage.txt"),
+        (["info", "{tmp}"], "DICOM"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, argv, message):
+    circle_file(tmp_path / "endo.txt", 10)
+    (tmp_path / "garbage.txt").write_bytes(b"\x00\x01 not a contour \xff\n")
+    code, out, err = run(capsys, *[a.replace("{tmp}", str(tmp_path)) for a in argv])
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lvquant: error:"), err
+    assert message in lines[0]
+    assert "Traceback" not in err
+
+
+def test_failed_measure_leaves_no_output_file(capsys, tmp_path):
+    out_file = tmp_path / "result.csv"
+    (tmp_path / "endo.txt").write_text("1 2\n3 4\n")  # two points: not a polygon
+    code, _, err = run(capsys, "measure", "--endo", str(tmp_path / "endo.txt"), "--spacing", "1", "--out", str(out_file))
+    assert code == 2 and not out_file.exists()
+    assert list(tmp_path.iterdir()) == [tmp_path / "endo.txt"]
+
+
+def test_usage_errors_exit_2_without_traceback():
+    proc = subprocess.run([sys.executable, "-m", "lvquant.cli", "measure", "--format", "xml"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "invalid choice" in proc.stderr
