@@ -27,20 +27,34 @@ from .contours import (
     sunnybrook_index_map,
 )
 from .dicom import SeriesSummary, dicom_layout, list_dicom_series, read_dicom
+from .lvquan_mat import (
+    LVQuanDataset,
+    read_lvquan,
+    read_lvquan_mat,
+    read_lvquan_npz,
+    write_lvquan_mat,
+    write_lvquan_npz,
+)
 from .nifti import read_nifti
 
 __all__ = [
     "ContourRecord",
+    "LVQuanDataset",
     "SeriesSummary",
     "dicom_layout",
     "list_dicom_series",
     "read_cine",
     "read_contour_file",
     "read_dicom",
+    "read_lvquan",
+    "read_lvquan_mat",
+    "read_lvquan_npz",
     "read_nifti",
     "read_sunnybrook_contours",
     "sunnybrook_image_index",
     "sunnybrook_index_map",
+    "write_lvquan_mat",
+    "write_lvquan_npz",
 ]
 
 _NIFTI_MAGIC = (b"n+1\x00", b"ni1\x00")
