@@ -82,6 +82,92 @@ def _warn(warnings: Sequence[str]) -> None:
         print(f"lvquant: warning: {w}", file=sys.stderr)
 
 
+# -------------------------------------------------------------------------- train
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .io import read_lvquan
+    from .train import TrainConfig, file_sha256, prepare, train_ensemble
+
+    dataset = read_lvquan(args.data)
+    data = prepare(dataset, description=f"{Path(args.data).name}: {dataset.n_subjects} subjects x {dataset.n_frames} frames",
+                   sha256=file_sha256(args.data) if Path(args.data).is_file() else None)
+    overrides = {k: v for k, v in {"epochs": args.epochs, "seed": args.seed, "network": args.network,
+                                   "intensity": args.intensity, "threads": args.threads,
+                                   "patience": args.patience}.items() if v is not None}
+    if args.flip:
+        overrides["flip"] = True
+    if args.no_augment:
+        overrides["augment"] = False
+    config = TrainConfig.quick(**overrides) if args.quick else TrainConfig(**overrides)
+    bar = None
+    if not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(total=args.folds * config.epochs, desc="training", unit="epoch", file=sys.stderr)
+
+    def progress(rec: dict) -> None:
+        if bar is not None:
+            bar.set_postfix(fold=rec["fold"], val=f"{rec['val_loss']:.3f}", best=rec["best_epoch"])
+            bar.update(1)
+
+    try:
+        manifest = train_ensemble(data, args.out, n_folds=args.folds, split=args.split, config=config,
+                                  name=args.name, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    cv = manifest["training"]["cross_validation"]
+    print(f"trained {len(manifest['models'])} models in {manifest['training']['seconds']:.0f} s -> {args.out}")
+    print(f"cross-validated: areas {cv['areas_mae_mm2']:.1f} mm2, dims {cv['dims_mae_mm']:.2f} mm, "
+          f"RWT {cv['rwt_mae_mm']:.2f} mm, phase error {100 * (cv['phase_error'] or 0):.1f} %")
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------- evaluate
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate_cross_validated, evaluate_dataset
+    from .io import read_lvquan
+    from .predict import Ensemble
+    from .tables import to_json
+    from .train import file_sha256
+
+    dataset = read_lvquan(args.data)
+    bar = _progress_bar(dataset.n_subjects, "evaluating", args.json or args.quiet)
+    try:
+        if args.cv:
+            if args.models is None:
+                raise InputError("--cv needs --models DIR: the folder written by 'lvquant train' on this data")
+            sha = file_sha256(args.data) if Path(args.data).is_file() else ""
+            result = evaluate_cross_validated(dataset, args.models, sha, phase_method=args.phase_method,
+                                              progress=bar.update if bar else None)
+        else:
+            members = None if args.members is None else _parse_members(args.members)
+            ens = Ensemble.load(args.models, members=members)
+            result = evaluate_dataset(dataset, ens, phase_method=args.phase_method, progress=bar.update if bar else None)
+            result["models"] = ens.identity
+    finally:
+        if bar:
+            bar.close()
+    if args.json:
+        sys.stdout.write(to_json(result))
+    else:
+        pe = result["phase_error"]
+        print(f"{result['n_subjects']} subjects, {result['n_frames']} frames{' (cross-validated)' if args.cv else ''}")
+        print(f"areas MAE {result['areas_mae_mm2']:.1f} mm2 | dims MAE {result['dims_mae_mm']:.2f} mm | "
+              f"RWT MAE {result['rwt_mae_mm']:.2f} mm | phase error "
+              f"{'n/a' if pe is None else f'{100 * pe:.1f} %'} ({result['phase_method']})")
+        print("index   MAE      r")
+        for name, mae in result["mae"].items():
+            print(f"{name:<6} {mae:>7.2f}  {result['pearson'][name]:>5.3f}")
+    return EXIT_OK
+
+
+def _parse_members(text: str) -> list[int]:
+    try:
+        return [int(p) for p in text.split(",") if p.strip()]
+    except ValueError:
+        raise InputError(f"--members must be model numbers like '0' or '0,2'; got {text!r}") from None
+
+
 # ------------------------------------------------------------------------ phantom
 def _cmd_phantom(args: argparse.Namespace) -> int:
     from .phantom import write_phantoms
@@ -152,6 +238,38 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format (default: table)")
     m.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
     m.set_defaults(func=_cmd_measure)
+
+    tr = sub.add_parser("train", help="train the DLA ensemble by cross-validation on LVQuan-layout data",
+                        description="Train N networks (one per fold) on a labelled LVQuan .mat/.npz file; writes "
+                                    "safetensors weights, manifest.json and cross-validated predictions to --out. "
+                                    "Resumable: rerun the same command to continue.")
+    tr.add_argument("--data", required=True, metavar="FILE", help="labelled LVQuan .mat/.npz (e.g. from 'lvquant phantom')")
+    tr.add_argument("--out", required=True, metavar="DIR", help="model folder to write")
+    tr.add_argument("--folds", type=int, default=5, metavar="N", help="number of folds = networks (default 5)")
+    tr.add_argument("--split", choices=("kmeans", "contiguous"), default="kmeans", help="fold construction (default kmeans)")
+    tr.add_argument("--epochs", type=int, metavar="E", help="maximum epochs per fold")
+    tr.add_argument("--patience", type=int, metavar="P", help="early-stopping patience in epochs")
+    tr.add_argument("--seed", type=int, metavar="S", help="random seed (default 0)")
+    tr.add_argument("--network", metavar="NAME", help="DLA variant: dla-tiny, dla-small (default), dla-base")
+    tr.add_argument("--intensity", choices=("equalize", "percentile"), help="input normalisation (default equalize)")
+    tr.add_argument("--flip", action="store_true", help="also augment with vertical flips (labels permuted)")
+    tr.add_argument("--no-augment", action="store_true", help="train without augmentation")
+    tr.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch")
+    tr.add_argument("--quick", action="store_true", help="tiny network, 2 epochs: a smoke run in seconds")
+    tr.add_argument("--name", default="custom", help="name recorded in the manifest")
+    tr.add_argument("--quiet", action="store_true", help="no progress bar")
+    tr.set_defaults(func=_cmd_train)
+
+    ev = sub.add_parser("evaluate", help="LVQuan metrics of an ensemble on labelled data",
+                        description="MAE per index and per group (areas, dims, RWT), Pearson r, phase error rate.")
+    ev.add_argument("--data", required=True, metavar="FILE", help="labelled LVQuan .mat/.npz")
+    ev.add_argument("--models", metavar="DIR", help="model folder (default: the shipped ensemble)")
+    ev.add_argument("--members", metavar="K[,K]", help="use only these models of the folder (e.g. 0 for a single model)")
+    ev.add_argument("--cv", action="store_true", help="cross-validated: each subject by the model that did not train on it")
+    ev.add_argument("--phase-method", choices=("poly", "argmax"), default="poly", help="phase rule (default poly)")
+    ev.add_argument("--json", action="store_true", help="print one JSON object")
+    ev.add_argument("--quiet", action="store_true", help="no progress bar")
+    ev.set_defaults(func=_cmd_evaluate)
 
     ph = sub.add_parser("phantom", help="generate synthetic cine MRI with exact ground truth",
                         description="Synthetic mid-ventricular cine MRI subjects with exact indices: LVQuan-layout "

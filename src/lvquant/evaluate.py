@@ -75,3 +75,53 @@ def lvquan_metrics(pred_mm: np.ndarray, true_mm: np.ndarray, true_phase: np.ndar
             raise InputError(f"true phase shape {tp.shape} does not match predictions {pred.shape[:2]}")
         result["phase_error"] = float(np.mean(predicted_phases(pred, phase_method) != tp))
     return result
+
+
+def predict_dataset(dataset: Any, ensemble: Any, progress: Any = None) -> np.ndarray:
+    """(S, T, 11) ensemble predictions in mm / mm² for every subject of an LVQuan dataset."""
+    if not np.all(np.isfinite(dataset.pixel_size_mm)):
+        raise InputError("the data file gives no pixel spacing (pix_spa, ratio_resize_inverse), so mm cannot be computed")
+    out = []
+    for s in range(dataset.n_subjects):
+        out.append(ensemble.predict_raw(dataset.images[s], float(dataset.pixel_size_mm[s])).mean.to_array())
+        if progress:
+            progress(1)
+    return np.stack(out)
+
+
+def evaluate_dataset(dataset: Any, ensemble: Any, *, phase_method: str = "poly", progress: Any = None) -> dict[str, Any]:
+    """LVQuan metrics of an ensemble on a labelled dataset (every subject, every model)."""
+    if not dataset.has_labels:
+        raise InputError("the data file has no labels (areas, dims, rwt), so there is nothing to evaluate against")
+    pred = predict_dataset(dataset, ensemble, progress)
+    return lvquan_metrics(pred, dataset.indices.to_array(), dataset.phase, phase_method=phase_method)
+
+
+def evaluate_cross_validated(dataset: Any, model_dir: Any, data_sha256: str, *, phase_method: str = "poly",
+                             progress: Any = None) -> dict[str, Any]:
+    """Cross-validated metrics: each subject predicted by the model that did not train on it.
+
+    Needs the very data the models were trained on (checked by SHA-256 against
+    the manifest), since the folds are defined on its subjects.
+    """
+    from .predict import Ensemble
+
+    ens = Ensemble.load(model_dir)
+    training = ens.manifest.get("training", {})
+    if training.get("data", {}).get("sha256") != data_sha256:
+        raise InputError("cross-validated evaluation needs the data file the models were trained on "
+                         "(its checksum differs from the one in the manifest)")
+    folds = np.asarray(training["folds"])
+    if folds.shape != (dataset.n_subjects,):
+        raise InputError(f"the manifest's folds cover {folds.shape[0]} subjects; the data has {dataset.n_subjects}")
+    models = {int(m["fold"]): i for i, m in enumerate(ens.manifest["models"])}
+    pred = np.zeros((dataset.n_subjects, dataset.n_frames, 11))
+    for fold, member in models.items():
+        single = Ensemble(ens.networks[member:member + 1], ens.target_mean, ens.target_std, ens.manifest, ens.folder)
+        for s in np.flatnonzero(folds == fold):
+            pred[s] = single.predict_raw(dataset.images[s], float(dataset.pixel_size_mm[s])).mean.to_array()
+            if progress:
+                progress(1)
+    result = lvquan_metrics(pred, dataset.indices.to_array(), dataset.phase, phase_method=phase_method)
+    result["cross_validated"] = True
+    return result

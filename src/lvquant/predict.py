@@ -111,6 +111,18 @@ class Ensemble:
             "folder": str(self.folder) if self.folder else None,
         }
 
+    @property
+    def intensity(self) -> str:
+        """Intensity normalisation the networks were trained with (``"equalize"`` by default)."""
+        return str(self.manifest.get("input", {}).get("intensity", "equalize"))
+
+    def predict_raw(self, raw_crops: np.ndarray, pixel_size_mm: float) -> EnsemblePrediction:
+        """Like :meth:`predict`, for raw 80×80 crops of one subject (T, 80, 80): applies the
+        intensity normalisation the ensemble was trained with first."""
+        from .convert import normalize_intensity
+
+        return self.predict(normalize_intensity(raw_crops, self.intensity), pixel_size_mm)
+
     def predict_normalised(self, crops: np.ndarray) -> np.ndarray:
         """Every member's prediction in normalised units.
 
