@@ -132,3 +132,63 @@ def test_usage_errors_exit_2_without_traceback():
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "invalid choice" in proc.stderr
+
+
+def test_measure_example_prints_a_cycle_with_ed_and_es(capsys):
+    code, out, err = run(capsys, "measure", "--example", "--format", "json")
+    assert code == 0 and err == ""
+    payload = json.loads(out)
+    frames = payload["frames"]
+    assert [f["frame"] for f in frames] == list(range(20))
+    assert [f["point"] for f in frames].count("ED") == 1 and [f["point"] for f in frames].count("ES") == 1
+    areas = [f["cavity_area_mm2"] for f in frames]
+    assert areas[payload["ed_frame"]] == max(areas) and 500 < min(areas) < max(areas) < 5000
+    code, text, _ = run(capsys, "measure", "--example")
+    assert code == 0 and text.splitlines()[0].split()[:4] == ["frame", "phase", "point", "A1"]
+    assert len(text.splitlines()) == 21
+
+
+@pytest.mark.parametrize("fmt", ["npz", "mat", "dicom"])
+def test_phantom_writes_files_that_read_back(capsys, tmp_path, fmt):
+    from lvquant.io import read_cine
+    from lvquant.io.lvquan_mat import read_lvquan
+
+    out = tmp_path / ("dcm" if fmt == "dicom" else f"p.{fmt}")
+    code, text, err = run(capsys, "phantom", "--subjects", "1", "--frames", "6", "--format", fmt,
+                          "--out", str(out), "--quiet")
+    assert code == 0 and "Traceback" not in err
+    assert text == ""  # --quiet: no progress bar, no summary line
+    if fmt == "dicom":
+        folder = out / "subject_0000"
+        truth = json.loads((folder / "truth.json").read_text())
+        assert truth["n_frames"] == 6 and len(list(folder.glob("IM_*.dcm"))) == 6 * truth["n_slices"]
+        cine = read_cine(folder)
+        assert (cine.n_slices, cine.n_frames) == (truth["n_slices"], 6)
+        assert cine.spacing_mm == pytest.approx(truth["pixel_spacing_mm"], rel=1e-5)
+        code, info, _ = run(capsys, "info", str(folder), "--json")
+        assert code == 0 and json.loads(info)["n_frames"] == 6
+    else:
+        ds = read_lvquan(out, frames_per_subject=6)
+        assert ds.images.shape == (1, 6, 80, 80) and ds.indices.cavity_area_mm2.shape == (1, 6)
+        assert np.all(ds.indices.cavity_area_mm2 > 0)
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--subjects", "0", "--out", "{tmp}/new.npz"], "positive integer"),
+        (["--out", "{tmp}/taken.npz"], "already exists"),
+        (["--format", "dicom", "--out", "{tmp}/taken.npz"], "already exists"),
+        (["--format", "mat", "--out", "{tmp}/new.npz"], ".mat"),
+        (["--frames", "2", "--out", "{tmp}/new.npz"], "frames"),
+    ],
+)
+def test_bad_phantom_request_is_one_line_and_exit_2(capsys, tmp_path, argv, message):
+    (tmp_path / "taken.npz").write_bytes(b"x")
+    code, out, err = run(capsys, "phantom", *[a.replace("{tmp}", str(tmp_path)) for a in argv])
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lvquant: error:"), err
+    assert message in lines[0] and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken.npz"]
+    assert (tmp_path / "taken.npz").read_bytes() == b"x"

@@ -91,3 +91,25 @@ def test_descriptors_standardised_and_checked():
     np.testing.assert_allclose(d.mean(0), 0, atol=1e-9)
     with pytest.raises(InputError):
         subject_descriptors(images, idx[:, :3])
+
+
+def test_batchnorm_folding_keeps_the_outputs():
+    import copy
+
+    import torch
+
+    from lvquant.nets.dla import create_dla, fuse_for_inference
+
+    torch.manual_seed(3)
+    net = create_dla("dla-small")
+    # Give the batch norms non-trivial statistics, as after training.
+    net.train()
+    with torch.no_grad():
+        for _ in range(3):
+            net(torch.rand(8, 1, 80, 80) * 2)
+    net.eval()
+    fused = fuse_for_inference(copy.deepcopy(net))
+    x = torch.rand(5, 1, 80, 80)
+    with torch.inference_mode():
+        assert torch.allclose(net(x), fused(x), atol=1e-4, rtol=1e-4)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())

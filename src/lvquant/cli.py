@@ -191,7 +191,8 @@ def _progress_bar(total: int, desc: str, quiet: bool):
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit="subject", file=sys.stderr, leave=False)
+    # delay: a request refused before any work starts prints its one error line and no bar.
+    return tqdm(total=total, desc=desc, unit="subject", file=sys.stderr, leave=False, delay=0.5)
 
 
 # -------------------------------------------------------------------------- utils

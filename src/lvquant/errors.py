@@ -41,3 +41,7 @@ class MaskError(InputError):
 
 class OutputError(LvquantError):
     """An output cannot be written (unwritable folder, existing file...)."""
+
+
+class LocalisationError(InputError):
+    """The left ventricle could not be found in a slice (noise, no heart, no contrast...)."""

@@ -1,5 +1,5 @@
 """Networks used by lvquant (created by name, see :func:`lvquant.nets.dla.create_dla`)."""
 
-from .dla import DLA, DLA_VARIANTS, create_dla
+from .dla import DLA, DLA_VARIANTS, create_dla, fuse_for_inference
 
-__all__ = ["DLA", "DLA_VARIANTS", "create_dla"]
+__all__ = ["DLA", "DLA_VARIANTS", "create_dla", "fuse_for_inference"]

@@ -20,6 +20,9 @@ Public API
     What ``lvquant phantom`` calls: .mat, .npz or DICOM output.
 :func:`sample_truth`
     Indices only, without rendering (population statistics).
+:func:`example_masks`
+    Exact cavity and epicardial masks of one heart over a cycle, without
+    rendering (what ``lvquant measure --example`` measures).
 
 Subject ``i`` of population ``seed`` is the same whatever the number of
 subjects or workers.
@@ -27,7 +30,7 @@ subjects or workers.
 
 from .config import PATHOLOGIES, PhantomConfig
 from .series import DicomSeries, render_series
-from .subject import PhantomSubject, generate_subject, make_scene, sample_truth
+from .subject import PhantomSubject, example_masks, generate_subject, make_scene, sample_truth
 from .writers import (
     default_workers,
     generate_lvquan_dataset,
@@ -44,6 +47,7 @@ __all__ = [
     "PhantomConfig",
     "PhantomSubject",
     "default_workers",
+    "example_masks",
     "generate_lvquan_dataset",
     "generate_subject",
     "generate_subjects",

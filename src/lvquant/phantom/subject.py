@@ -280,3 +280,43 @@ def sample_truth(index: int, seed: int = 0, config: PhantomConfig | None = None)
     states = scene.states(config.n_frames)
     ind = _truth(states, lambda y, x: (y, x), 1.0, "heart")
     return scene.pathology, ind, phase_from_areas(ind.cavity_area_mm2).labels
+
+
+def example_masks(seed: int = 0) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
+    """Exact cavity and epicardial masks of one phantom heart over a cycle (no image rendering).
+
+    Subject 0 of population ``seed`` (the heart :func:`generate_subject` and
+    :func:`sample_truth` draw for ``(0, seed)``, default configuration), sampled
+    at pixel centres on a grid at the subject's native (scanner) pixel spacing:
+    square, side 2.5 x the ED epicardial diameter, centred on the ED cavity
+    centroid, with the RV exactly on the left (9 o'clock) at ED. Intensities
+    are not rendered, so this takes a few milliseconds. What ``lvquant measure
+    --example`` measures.
+
+    Parameters
+    ----------
+    seed : int
+        Population seed, >= 0.
+
+    Returns
+    -------
+    endo, epi : ndarray of bool, shape (T, H, W)
+        Cavity (papillary muscles and trabeculae included) and the region inside
+        the epicardium, T = 20 frames from ED.
+    spacing_mm : (float, float)
+        (row, column) pixel spacing, mm.
+    """
+    config = PhantomConfig()
+    seed, _ = check_seed_index(seed, 0)
+    scene = make_scene(0, seed, config)
+    states = scene.states(config.n_frames)
+    _, centroid, epi_area = _ed_geometry(states)
+    s = scene.spacing_mm
+    side = max(int(round(2.5 * 2.0 * np.sqrt(epi_area / np.pi) / s)), 16)
+    lattice = Lattice.rotated(centroid, scene.alpha, s, (side, side), ((side - 1) / 2.0, (side - 1) / 2.0))
+    y, x = lattice.points(1)
+    endo = np.empty((len(states), side, side), dtype=bool)
+    epi = np.empty_like(endo)
+    for t, state in enumerate(states):
+        endo[t], epi[t] = heart_masks(state, y, x)
+    return endo, epi, (s, s)
