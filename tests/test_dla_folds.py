@@ -113,3 +113,46 @@ def test_batchnorm_folding_keeps_the_outputs():
     with torch.inference_mode():
         assert torch.allclose(net(x), fused(x), atol=1e-4, rtol=1e-4)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
+
+
+@pytest.mark.parametrize("name", ["dla-tiny", "dla-small", "dla-base"])
+def test_numpy_inference_matches_pytorch(name):
+    import torch
+
+    from lvquant.nets.config import DLA_VARIANTS
+    from lvquant.nets.dla import create_dla
+    from lvquant.nets.numpy_dla import NumpyDLA
+
+    torch.manual_seed(5)
+    net = create_dla(name)
+    net.train()
+    with torch.no_grad():
+        for _ in range(3):
+            net(torch.rand(8, 1, 80, 80) * 3)
+    net.eval()
+    state = {k: v.numpy() for k, v in net.state_dict().items()}
+    x = np.random.default_rng(1).random((6, 80, 80), dtype=np.float32)
+    with torch.inference_mode():
+        ref = net(torch.from_numpy(x)[:, None]).numpy()
+    out = NumpyDLA(DLA_VARIANTS[name], state)(x)
+    assert out.shape == (6, 11)
+    assert np.allclose(out, ref, atol=1e-5 * max(1.0, np.abs(ref).max()))
+
+
+def test_numpy_network_refuses_foreign_weights():
+    import torch
+
+    from lvquant.nets.config import DLA_VARIANTS
+    from lvquant.nets.dla import create_dla
+    from lvquant.nets.numpy_dla import NumpyDLA
+
+    state = {k: v.numpy() for k, v in create_dla("dla-tiny").state_dict().items()}
+    with pytest.raises((KeyError, ValueError)):
+        NumpyDLA(DLA_VARIANTS["dla-small"], state)  # other widths
+    extra = dict(state, **{"extra.weight": np.zeros(3, np.float32)})
+    with pytest.raises(ValueError, match="does not use"):
+        NumpyDLA(DLA_VARIANTS["dla-tiny"], extra)
+    missing = {k: v for k, v in state.items() if not k.startswith("head.fc.4")}
+    with pytest.raises(KeyError):
+        NumpyDLA(DLA_VARIANTS["dla-tiny"], missing)
+    del torch

@@ -107,6 +107,9 @@ def test_ensemble_mean_and_spread_in_mm(trained):
     np.testing.assert_allclose(big.mean.cavity_area_mm2, 4 * pred.mean.cavity_area_mm2)
     single = Ensemble.load(out, members=[1])
     np.testing.assert_allclose(single.predict(crops, 1.5).mean.to_array(), members[1], rtol=1e-6)
+    # the PyTorch engine gives the same numbers as the default NumPy one
+    torch_engine = Ensemble.load(out, engine="torch").predict(crops, 1.5)
+    np.testing.assert_allclose(torch_engine.members, members, rtol=1e-4, atol=1e-3)
     with pytest.raises(InputError):
         ens.predict(crops[:, :40], 1.5)
 

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-import torch
 
 from .errors import InputError
 from .indices import Indices, normalised_to_mm
-from .nets.dla import DLA, DLAConfig, INPUT_SIZE, fuse_for_inference
+from .nets.config import INPUT_SIZE, DLAConfig
+from .nets.numpy_dla import NumpyDLA
 from .weights_io import ModelError, load_state, read_manifest
 
 #: The ensemble shipped inside the package.
@@ -42,7 +42,8 @@ class EnsemblePrediction:
     members: np.ndarray
 
 
-def build_network(manifest: dict[str, Any]) -> DLA:
+def network_config(manifest: dict[str, Any]) -> DLAConfig:
+    """The :class:`DLAConfig` a manifest records."""
     cfg = manifest["network_config"]
     try:
         config = DLAConfig(levels=tuple(cfg["levels"]), channels=tuple(cfg["channels"]),
@@ -50,34 +51,52 @@ def build_network(manifest: dict[str, Any]) -> DLA:
                            dropout=float(cfg.get("dropout", 0.0)))
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"manifest network_config is incomplete ({exc})") from None
-    return DLA(config)
+    return config
+
+
+def build_network(manifest: dict[str, Any]):
+    """An untrained PyTorch :class:`~lvquant.nets.dla.DLA` of the manifest's architecture."""
+    from .nets.dla import DLA
+
+    return DLA(network_config(manifest))
 
 
 class Ensemble:
-    """N trained networks and the target standardisation they share."""
+    """N trained networks and the target standardisation they share.
 
-    def __init__(self, networks: Sequence[DLA], target_mean: np.ndarray, target_std: np.ndarray,
+    ``networks`` are either :class:`~lvquant.nets.numpy_dla.NumpyDLA` (what
+    :meth:`load` builds by default: no PyTorch import, about a second saved at
+    start-up) or PyTorch :class:`~lvquant.nets.dla.DLA` modules (training, and
+    ``engine="torch"``); both give the same outputs to float32 rounding.
+    """
+
+    def __init__(self, networks: Sequence[Any], target_mean: np.ndarray, target_std: np.ndarray,
                  manifest: dict[str, Any] | None = None, folder: Path | None = None) -> None:
         if not networks:
             raise ModelError("an ensemble needs at least one network")
-        self.networks = [n.eval() for n in networks]
+        self.networks = [n if isinstance(n, NumpyDLA) else n.eval() for n in networks]
         self.target_mean = np.asarray(target_mean, dtype=np.float64).reshape(11)
         self.target_std = np.asarray(target_std, dtype=np.float64).reshape(11)
         self.manifest = manifest or {}
         self.folder = folder
 
     @classmethod
-    def load(cls, folder: str | Path | None = None, *, members: Sequence[int] | None = None) -> "Ensemble":
+    def load(cls, folder: str | Path | None = None, *, members: Sequence[int] | None = None,
+             engine: str = "numpy") -> "Ensemble":
         """Load the ensemble of a model folder (default: the shipped weights).
 
         Args:
             folder: folder holding ``manifest.json`` and the safetensors files.
             members: positions in the manifest's model list to keep (default all),
                 e.g. ``[0]`` for a single-model ablation.
+            engine: ``"numpy"`` (default) or ``"torch"`` (batch norms folded
+                into the convolutions, :func:`lvquant.nets.dla.fuse_for_inference`).
 
-        The loaded networks have their batch norms folded into the convolutions
-        (:func:`lvquant.nets.dla.fuse_for_inference`): same outputs, faster.
+        Raises:
+            ModelError: missing or tampered files, weights that do not fit the manifest.
         """
+        if engine not in ("numpy", "torch"):
+            raise InputError(f"engine must be 'numpy' or 'torch'; got {engine!r}")
         folder = Path(folder) if folder is not None else DEFAULT_MODEL_DIR
         manifest = read_manifest(folder)
         entries = manifest["models"]
@@ -86,10 +105,19 @@ class Ensemble:
                 entries = [entries[i] for i in members]
             except IndexError:
                 raise ModelError(f"model folder {folder} has {len(manifest['models'])} models; asked for {list(members)}") from None
+        config = network_config(manifest)
         networks = []
         for entry in entries:
+            state = load_state(folder / entry["file"], entry.get("sha256"), numpy=engine == "numpy")
+            if engine == "numpy":
+                try:
+                    networks.append(NumpyDLA(config, state, INPUT_SIZE))
+                except (KeyError, ValueError) as exc:
+                    raise ModelError(f"{entry['file']} does not fit the manifest's network ({exc})") from None
+                continue
+            from .nets.dla import fuse_for_inference
+
             net = build_network(manifest)
-            state = load_state(folder / entry["file"], entry.get("sha256"))
             try:
                 net.load_state_dict(state, strict=True)
             except RuntimeError as exc:
@@ -140,10 +168,18 @@ class Ensemble:
             raise InputError(f"the networks take (T, {INPUT_SIZE}, {INPUT_SIZE}) crops; got shape {x.shape}")
         if not np.all(np.isfinite(x)):
             raise InputError("crops contain NaN or infinite values")
-        tensor = torch.from_numpy(np.ascontiguousarray(x))[:, None]
-        with torch.inference_mode():
-            z = torch.stack([net(tensor) for net in self.networks]).double().numpy()
+        z = np.stack([self._run(net, x) for net in self.networks]).astype(np.float64)
         return z * self.target_std + self.target_mean
+
+    @staticmethod
+    def _run(net: Any, x: np.ndarray) -> np.ndarray:
+        """(T, 80, 80) -> (T, 11) standardised outputs of one network."""
+        if isinstance(net, NumpyDLA):
+            return net(x)
+        import torch
+
+        with torch.inference_mode():
+            return net(torch.from_numpy(np.ascontiguousarray(x))[:, None]).numpy()
 
     def predict(self, crops: np.ndarray, pixel_size_mm: float) -> EnsemblePrediction:
         """Ensemble mean and spread in mm / mm².

@@ -17,9 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 
 from .errors import InputError, OutputError
 
@@ -39,8 +37,10 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def save_state(state: dict[str, torch.Tensor], path: str | Path, metadata: dict[str, str] | None = None) -> str:
+def save_state(state: "dict[str, torch.Tensor]", path: str | Path, metadata: dict[str, str] | None = None) -> str:
     """Write tensors to ``path`` (via a temporary file) and return the file's SHA-256."""
+    from safetensors.torch import save_file
+
     path = Path(path)
     tmp = path.with_name(path.name + ".part")
     try:
@@ -52,8 +52,16 @@ def save_state(state: dict[str, torch.Tensor], path: str | Path, metadata: dict[
     return sha256_file(path)
 
 
-def load_state(path: str | Path, expected_sha256: str | None = None) -> dict[str, torch.Tensor]:
-    """Read tensors from a safetensors file, optionally checking its SHA-256."""
+def load_state(path: str | Path, expected_sha256: str | None = None, *, numpy: bool = False) -> dict[str, Any]:
+    """Read tensors from a safetensors file, optionally checking its SHA-256.
+
+    With ``numpy=True`` the tensors come back as NumPy arrays and PyTorch is
+    not imported (fast inference start-up); otherwise as ``torch.Tensor``.
+    """
+    if numpy:
+        from safetensors.numpy import load_file
+    else:
+        from safetensors.torch import load_file
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"model file {path} is missing")

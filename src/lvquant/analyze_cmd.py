@@ -1,0 +1,150 @@
+"""What ``lvquant analyze`` and ``lvquant demo`` do, as functions returning text (the CLI prints it).
+
+* a DICOM folder/files or a NIfTI file: one cine, one analysis, one report;
+* an LVQuan .mat/.npz file: one analysis per subject (its crops are already in
+  the LVQuan layout), one report folder per subject, with a progress bar.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .errors import InputError
+from .indices import SEGMENTS
+
+#: The bundled demo series: a zip of a synthetic DICOM cine (phantom subject 0 of seed 4242,
+#: 3 slices x 20 frames) and its truth.json; see scripts/make_demo_series.py.
+DEMO_ZIP = Path(__file__).resolve().parent / "data" / "demo_series.zip"
+
+
+def summary_text(result: dict[str, Any]) -> str:
+    """A short human-readable summary of one result.json dict."""
+    d = result["derived"]
+    sl, crop = result["slice"], result["crop"]
+    lines = [
+        f"slice {sl['index']} of {sl['n_slices']} ({sl['chosen']}); {len(result['frames'])} frames; "
+        f"RV at {crop['rv_angle_deg']:.0f} deg ({crop['rv_angle_source']}); crop {crop['side_mm']:.0f} mm",
+        f"ED frame {result['ed_frame']}: cavity {d['ed_cavity_area_mm2']:.0f} mm2, myocardium "
+        f"{d['ed_myocardium_area_mm2']:.0f} mm2, mean wall {d['ed_mean_wall_thickness_mm']:.1f} mm",
+        f"ES frame {result['es_frame']}: cavity {d['es_cavity_area_mm2']:.0f} mm2, myocardium "
+        f"{d['es_myocardium_area_mm2']:.0f} mm2, mean wall {d['es_mean_wall_thickness_mm']:.1f} mm",
+        f"fractional area change {d['fractional_area_change_percent']:.0f} %; wall thickening "
+        + ", ".join(f"{s} {d['wall_thickening_percent'][s]:.0f} %" for s in SEGMENTS),
+        "timings: " + ", ".join(f"{k} {v:.0f} ms" for k, v in result["timings_ms"].items()),
+    ]
+    lines += [f"warning: {w}" for w in result["warnings"]]
+    return "\n".join(lines) + "\n"
+
+
+def _is_lvquan(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() in (".mat", ".npz")
+
+
+def analyze_path(path: str, *, out: str | None, slice_index: int | None, series_uid: str | None,
+                 spacing_mm: tuple[float, float] | None, rv_angle_deg: float | None, models: str | None,
+                 phase_method: str, figures: bool, as_json: bool,
+                 progress: Callable[[int], Any] | None = None) -> str:
+    """Analyse ``path`` and write reports; returns what to print.
+
+    Raises:
+        LvquantError subclasses: unreadable input, LV not found, unwritable output...
+    """
+    from .outputs import check_writable_dir
+    from .pipeline import analyze_cine, analyze_crops
+    from .predict import Ensemble
+    from .report import result_dict, write_report
+
+    t0 = time.perf_counter()
+    p = Path(path)
+    if out is not None:
+        check_writable_dir(out)  # fail before any work
+    ensemble = Ensemble.load(models)
+    if _is_lvquan(p):
+        if slice_index is not None or series_uid is not None or rv_angle_deg is not None:
+            raise InputError("--slice, --series and --rv-angle do not apply to LVQuan files (crops are already "
+                             "LV-centred with the RV on the left)")
+        from .io.lvquan_mat import read_lvquan
+
+        ds = read_lvquan(p)
+        read_ms = (time.perf_counter() - t0) * 1000
+        results = []
+        for s in range(ds.images.shape[0]):
+            a = analyze_crops(ds.images[s], float(ds.pixel_size_mm[s]), ensemble=ensemble, phase_method=phase_method,
+                              source={"format": "lvquan", "subject": s, "n_subjects": int(ds.images.shape[0])})
+            a.timings_ms = {"read": read_ms / ds.images.shape[0], **a.timings_ms}
+            if out is not None:
+                write_report(a, Path(out) / f"subject_{s:04d}", figures=figures)
+            results.append(result_dict(a))
+            if progress:
+                progress(1)
+        if as_json:
+            return json.dumps(results if len(results) > 1 else results[0], indent=1, allow_nan=False) + "\n"
+        text = "".join(f"subject {s}: ED {r['ed_frame']}, ES {r['es_frame']}, FAC "
+                       f"{r['derived']['fractional_area_change_percent']:.0f} %, ED cavity "
+                       f"{r['derived']['ed_cavity_area_mm2']:.0f} mm2\n" for s, r in enumerate(results))
+        if out is not None:
+            text += f"wrote {len(results)} report(s) to {out}\n"
+        return text
+
+    from .io import read_cine
+
+    cine = read_cine(p, series_uid=series_uid, spacing_mm=spacing_mm)
+    read_ms = (time.perf_counter() - t0) * 1000
+    a = analyze_cine(cine, slice_index=slice_index, rv_angle_deg=rv_angle_deg, ensemble=ensemble,
+                     phase_method=phase_method)
+    a.timings_ms = {"read": read_ms, **a.timings_ms}
+    a.warnings = list(cine.source.extra.get("warnings", [])) + a.warnings
+    written = write_report(a, out, figures=figures) if out is not None else []
+    result = result_dict(a)
+    if as_json:
+        from .tables import to_json
+
+        return to_json(result)
+    text = summary_text(result)
+    if written:
+        text += f"wrote {', '.join(w.name for w in written)} to {out}\n"
+    return text
+
+
+def run_demo(out: str, *, figures: bool = True) -> str:
+    """Analyse the bundled synthetic DICOM series into ``out`` and compare with its truth."""
+    import tempfile
+    import zipfile
+
+    from .errors import ModelError
+    from .outputs import check_writable_dir
+
+    if not DEMO_ZIP.is_file():
+        raise ModelError(f"the bundled demo series is missing from the installation ({DEMO_ZIP})")
+    check_writable_dir(out)
+    with tempfile.TemporaryDirectory(prefix="lvquant-demo-") as tmp:
+        with zipfile.ZipFile(DEMO_ZIP) as z:
+            z.extractall(tmp)
+        text = f"demo: a synthetic short-axis cine (DICOM, 3 slices x 20 frames) from {DEMO_ZIP.name}\n"
+        text += analyze_path(tmp, out=out, slice_index=None, series_uid=None, spacing_mm=None,
+                             rv_angle_deg=None, models=None, phase_method="poly", figures=figures, as_json=False)
+        truth = json.loads((Path(tmp) / "truth.json").read_text())
+    result = json.loads((Path(out) / "result.json").read_text())
+    text += compare_with_truth(result, truth)
+    if figures:
+        text += f"open {Path(out) / 'report.html'} to see the report\n"
+    return text
+
+
+def compare_with_truth(result: dict[str, Any], truth: dict[str, Any]) -> str:
+    """One paragraph: the analysis against a phantom's truth.json (mean absolute errors)."""
+    rf, tf = result["frames"], truth["frames"]
+    if len(rf) != len(tf):
+        return "truth: frame counts differ; no comparison\n"
+    a = np.array([[f["cavity_area_mm2"], f["myocardium_area_mm2"]] for f in rf])
+    b = np.array([[f["cavity_area_mm2"], f["myocardium_area_mm2"]] for f in tf])
+    d = np.abs(np.array([f["dims_mm"] for f in rf]) - np.array([f["dims_mm"] for f in tf]))
+    w = np.abs(np.array([f["rwt_mm"] for f in rf]) - np.array([f["rwt_mm"] for f in tf]))
+    return (f"against the phantom's truth: areas MAE {np.abs(a - b).mean():.0f} mm2, dims MAE {d.mean():.1f} mm, "
+            f"RWT MAE {w.mean():.1f} mm; ED frame {result['ed_frame']} (truth {truth['ed_frame']}), "
+            f"ES frame {result['es_frame']} (truth {truth['es_frame']})\n")

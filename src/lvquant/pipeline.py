@@ -1,0 +1,344 @@
+"""The whole analysis of one cine: extract → convert → predict → phase.
+
+:func:`analyze_cine` takes a :class:`~lvquant.cine.Cine` (DICOM or NIfTI,
+full field of view) and :func:`analyze_crops` takes LV-centred crops that are
+already in the LVQuan layout (a subject of an LVQuan .mat file). Both return
+an :class:`Analysis`; :mod:`lvquant.report` writes it out.
+
+Stages (timed, see ``Analysis.timings_ms``):
+
+1. **extract** (:mod:`lvquant.extract`): the slice (given, or the middle of
+   the slices where the LV is found) and one cycle of M = 20 frames
+   (resampled in time when the cine has another number of frames).
+2. **localise** (:mod:`lvquant.localize`): the LV centre, its size and the RV
+   direction in the full field of view.
+3. **convert**: crop centred on the LV, turned so that the RV is on the image
+   left, side ``CROP_SCALE`` (2.5) × the end-diastolic epicardial diameter,
+   resampled to 80 × 80, histogram-equalised (:mod:`lvquant.convert`). The
+   first crop uses the localiser's size estimate; the epicardial diameter is
+   then taken from the first prediction (cavity + myocardium area at ED) and
+   the crop is redone at that size when it differs by more than
+   ``RECROP_TOLERANCE`` — the networks were trained on crops of that scale.
+4. **predict** (:mod:`lvquant.predict`): the ensemble's mean and spread of the
+   11 indices per frame, mm / mm².
+5. **phase** (:mod:`lvquant.phase`): polynomial fit of the predicted cavity
+   areas (degree 11 for 20 frames); its highest frame is ED, its lowest ES.
+
+Results on an M-frame cycle are mapped back to the source frames when the
+cine had another number of frames.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .cine import Cine
+from .convert import normalize_intensity
+from .errors import InputError
+from .extract import DEFAULT_FRAMES, Cycle, resample_cycle, to_source_frames
+from .indices import SEGMENTS, Indices
+from .localize import LVLocation, crop_rotated, locate_lv, locate_lv_in_stack
+from .phase import PhaseResult, phase_from_curve
+from .predict import Ensemble
+
+#: Crop side as a multiple of the end-diastolic epicardial diameter (the phantom's
+#: training crops draw k from 2.2-2.8; 2.5 is their middle).
+CROP_SCALE = 2.5
+#: Relative change of the crop side above which the crop is redone after the first prediction.
+RECROP_TOLERANCE = 0.05
+#: Crop side in pixels.
+CROP_PIXELS = 80
+
+
+@dataclass
+class Analysis:
+    """The measurements of one cine slice over one cycle.
+
+    Attributes:
+        indices: :class:`Indices`, batch (T,): ensemble mean per source frame, mm / mm².
+        spread: (T, 11) ensemble standard deviation per source frame, in the
+            order of :data:`lvquant.indices.INDEX_NAMES`.
+        phase: (T,) 1 systole, 0 diastole, per source frame.
+        ed_frame, es_frame: source frame numbers (0-based) of end-diastole and end-systole.
+        times_ms: (T,) trigger time of each source frame, ms.
+        cycle_indices: :class:`Indices`, batch (M,): the prediction on the M-frame cycle.
+        cycle_positions: (M,) position of each cycle frame in source-frame units.
+        phase_result: the phase rule's result on the M-frame cycle (fitted curve included).
+        crops: (M, 80, 80) equalised crops the networks saw.
+        slice: index (order of ``lvquant info``), position (mm) and number of slices, and how it was chosen.
+        crop: the crop used: centre (row, col) in source pixels, side in mm, pixel
+            size in mm, RV angle and whether it was estimated or given, rotation
+            applied, passes, localiser score.
+        derived: fractional area change (%), systolic wall thickening per
+            segment (%), ED/ES values and means.
+        model: identity of the ensemble (manifest).
+        timings_ms: duration of each stage, ms.
+        warnings: things the user should know (resampling, uncertain results...).
+        source: non-identifying description of the input.
+    """
+
+    indices: Indices
+    spread: np.ndarray
+    phase: np.ndarray
+    ed_frame: int
+    es_frame: int
+    times_ms: np.ndarray
+    cycle_indices: Indices
+    cycle_positions: np.ndarray
+    phase_result: PhaseResult
+    crops: np.ndarray
+    slice: dict[str, Any]
+    crop: dict[str, Any]
+    derived: dict[str, Any]
+    model: dict[str, Any]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    source: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.phase.shape[0])
+
+
+class _Clock:
+    """Wall time of consecutive stages, ms."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = self.timings.get(name, 0.0) + (now - self._t) * 1000.0
+        self._t = now
+
+
+def derived_measures(ind: Indices, ed: int, es: int) -> dict[str, Any]:
+    """What a cardiologist reads off the curves: FAC and wall thickening.
+
+    Args:
+        ind: indices per frame (batch (T,)), mm / mm².
+        ed, es: frame numbers.
+
+    Returns:
+        ``fractional_area_change_percent`` = 100 (A1_ED − A1_ES) / A1_ED;
+        ``wall_thickening_percent`` per segment = 100 (RWT_ES − RWT_ED) / RWT_ED;
+        ED/ES cavity and myocardium areas, mean wall thickness at ED and ES.
+    """
+    a1, a2, rwt = ind.cavity_area_mm2, ind.myocardium_area_mm2, ind.rwt_mm
+    thick = 100.0 * (rwt[es] - rwt[ed]) / np.maximum(rwt[ed], 1e-6)
+    return {
+        "fractional_area_change_percent": float(100.0 * (a1[ed] - a1[es]) / max(a1[ed], 1e-6)),
+        "wall_thickening_percent": {name: float(v) for name, v in zip(SEGMENTS, thick)},
+        "ed_cavity_area_mm2": float(a1[ed]),
+        "es_cavity_area_mm2": float(a1[es]),
+        "ed_myocardium_area_mm2": float(a2[ed]),
+        "es_myocardium_area_mm2": float(a2[es]),
+        "ed_mean_wall_thickness_mm": float(rwt[ed].mean()),
+        "es_mean_wall_thickness_mm": float(rwt[es].mean()),
+    }
+
+
+def _uncertainty_warnings(mean: Indices, spread: Indices) -> list[str]:
+    """Warn when the networks disagree much: the input may not look like what they were trained on."""
+    a1 = np.maximum(mean.cavity_area_mm2, 1.0)
+    rel = spread.cavity_area_mm2 / a1
+    out = []
+    if np.median(rel) > 0.15:
+        out.append(
+            f"the networks disagree on the cavity area (median spread {100 * np.median(rel):.0f} % of the value): "
+            "the image may not be a mid-ventricular short-axis slice, or may look unlike the training data"
+        )
+    if np.any(mean.cavity_area_mm2 <= 0) or np.any(mean.myocardium_area_mm2 <= 0):
+        out.append("some predicted areas are not positive: these frames are not measurable")
+    return out
+
+
+def _phase_and_map(pred_mean: Indices, pred_spread: Indices, cycle: Cycle, phase_method: str
+                   ) -> tuple[Indices, np.ndarray, np.ndarray, int, int, PhaseResult]:
+    """Phase on the cycle, then everything per source frame."""
+    ph = phase_from_curve(pred_mean.cavity_area_mm2, method=phase_method)
+    t = cycle.n_source_frames
+    if not cycle.resampled:
+        return pred_mean, pred_spread.to_array(), ph.labels.copy(), ph.ed_frame, ph.es_frame, ph
+    mean_src = Indices.from_array(to_source_frames(pred_mean.to_array(), t))
+    spread_src = to_source_frames(pred_spread.to_array(), t)
+    # ED and ES: the source frames nearest to the cycle's ED and ES frames.
+    ed = int(np.round(cycle.positions[ph.ed_frame])) % t
+    es = int(np.round(cycle.positions[ph.es_frame])) % t
+    since_ed = (np.arange(t) - ed) % t
+    labels = ((since_ed > 0) & (since_ed <= (es - ed) % t)).astype(np.int64)
+    return mean_src, spread_src, labels, ed, es, ph
+
+
+def _crop_and_predict(frames: np.ndarray, spacing: tuple[float, float], centre: tuple[float, float],
+                      side_mm: float, rv_angle: float, ensemble: Ensemble):
+    raw, pixel_mm = crop_rotated(frames, centre, spacing, side_mm, rv_angle, size=CROP_PIXELS)
+    crops = normalize_intensity(raw, ensemble.intensity)
+    return crops, float(pixel_mm), ensemble.predict(crops, pixel_mm)
+
+
+def _epi_diameter_at_ed(mean: Indices) -> float:
+    """Diameter (mm) of the disc with the predicted epicardial area (cavity + myocardium) at the largest cavity."""
+    ed = int(np.argmax(mean.cavity_area_mm2))
+    area = float(mean.cavity_area_mm2[ed] + mean.myocardium_area_mm2[ed])
+    return 2.0 * np.sqrt(max(area, 1.0) / np.pi)
+
+
+def analyze_cine(cine: Cine, *, slice_index: int | None = None, rv_angle_deg: float | None = None,
+                 ensemble: Ensemble | None = None, phase_method: str = "poly",
+                 n_frames: int = DEFAULT_FRAMES) -> Analysis:
+    """Measure the LV on every frame of one slice of a full field-of-view cine.
+
+    Args:
+        cine: the cine (S slices × T frames).
+        slice_index: slice to analyse, in the cine's order (the order ``lvquant
+            info`` prints); default: chosen automatically (middle of the slices
+            where the LV is found).
+        rv_angle_deg: direction of the RV from the LV centre, degrees clockwise
+            from 12 o'clock (270 = image left); default: estimated.
+        ensemble: the networks (default: the shipped ensemble).
+        phase_method: ``"poly"`` (the method) or ``"argmax"``.
+        n_frames: M, frames per cycle the networks see (default 20).
+
+    Raises:
+        InputError: bad slice index, fewer than 10 frames, bad RV angle.
+        LocalisationError: the LV was not found.
+        ModelError: the model files cannot be loaded.
+    """
+    clock = _Clock()
+    s_count, t_count = cine.frames.shape[:2]
+    if slice_index is not None:
+        if isinstance(slice_index, bool) or not isinstance(slice_index, (int, np.integer)) or \
+                not 0 <= slice_index < s_count:
+            raise InputError(f"slice {slice_index!r} does not exist: this cine has slices 0 to {s_count - 1}")
+    if t_count < 10:
+        resample_cycle(cine.frames[0])  # raises the clear "too few frames" message
+    if rv_angle_deg is not None and not np.isfinite(rv_angle_deg):
+        raise InputError(f"the RV angle must be a number of degrees; got {rv_angle_deg!r}")
+    spacing = tuple(float(v) for v in cine.spacing_mm)
+    warnings: list[str] = []
+    if slice_index is None:
+        if s_count == 1:
+            k, location, how = 0, None, "only slice"
+        else:
+            k, found = locate_lv_in_stack(cine.frames, spacing)
+            location, how = found[k], "automatic: middle of the slices where the LV is found"
+            n_found = sum(f is not None for f in found)
+            if n_found < s_count:
+                warnings.append(f"the LV was found in {n_found} of {s_count} slices")
+    else:
+        k, location, how = int(slice_index), None, "given"
+    frames = cine.frames[k]
+    clock.lap("extract")
+    if location is None:
+        location = locate_lv(frames, spacing)
+    clock.lap("localise")
+
+    cycle = resample_cycle(frames, cine.frame_times_ms[k], n_frames)
+    if cycle.resampled:
+        warnings.append(f"the slice has {t_count} frames: the cycle was resampled to {n_frames} frames in time "
+                        "and the results mapped back to the original frames")
+    ensemble = ensemble if ensemble is not None else Ensemble.load()
+    clock.lap("extract")
+
+    rv_given = rv_angle_deg is not None
+    rv = float(rv_angle_deg) % 360.0 if rv_given else float(location.rv_angle_deg)
+    mean_spacing = float(np.sqrt(spacing[0] * spacing[1]))
+    side = CROP_SCALE * 2.0 * location.epi_radius_px * mean_spacing
+    passes = 1
+    crops, pixel_mm, pred = _crop_and_predict(cycle.frames, spacing, location.centre_px, side, rv, ensemble)
+    clock.lap("convert+predict")
+    side2 = CROP_SCALE * _epi_diameter_at_ed(pred.mean)
+    if abs(side2 / side - 1.0) > RECROP_TOLERANCE:
+        side, passes = side2, 2
+        crops, pixel_mm, pred = _crop_and_predict(cycle.frames, spacing, location.centre_px, side, rv, ensemble)
+    clock.lap("convert+predict")
+
+    mean, spread, labels, ed, es, ph = _phase_and_map(pred.mean, pred.spread, cycle, phase_method)
+    warnings += _uncertainty_warnings(pred.mean, pred.spread)
+    derived = derived_measures(mean, ed, es)
+    clock.lap("phase")
+    crop = {
+        "centre_px": [float(location.centre_px[0]), float(location.centre_px[1])],
+        "side_mm": float(side),
+        "pixel_mm": pixel_mm,
+        "size_px": CROP_PIXELS,
+        "scale_of_ed_epicardial_diameter": CROP_SCALE,
+        "rv_angle_deg": rv,
+        "rv_angle_source": "given" if rv_given else "estimated",
+        "rotation_deg": float((270.0 - rv) % 360.0),
+        "passes": passes,
+        "localiser_score": float(location.score),
+        "localiser": location.method,
+    }
+    sl = {"index": k, "position_mm": float(cine.slice_positions_mm[k]), "n_slices": s_count, "chosen": how}
+    return Analysis(
+        indices=mean, spread=np.asarray(spread), phase=labels, ed_frame=ed, es_frame=es,
+        times_ms=np.asarray(cine.frame_times_ms[k], dtype=np.float64), cycle_indices=pred.mean,
+        cycle_positions=cycle.positions, phase_result=ph, crops=crops, slice=sl, crop=crop,
+        derived=derived, model=ensemble.identity, timings_ms=clock.timings, warnings=warnings,
+        source=_source(cine),
+    )
+
+
+def analyze_crops(raw_crops: np.ndarray, pixel_mm: float, *, ensemble: Ensemble | None = None,
+                  phase_method: str = "poly", times_ms: np.ndarray | None = None,
+                  source: dict[str, Any] | None = None) -> Analysis:
+    """Measure LV-centred crops already in the LVQuan layout (e.g. one subject of an LVQuan .mat file).
+
+    Args:
+        raw_crops: (T, 80, 80) crops, RV on the left, any intensity scale.
+        pixel_mm: crop pixel size in mm (``pix_spa × ratio_resize_inverse``).
+        ensemble, phase_method: as :func:`analyze_cine`.
+        times_ms: (T,) frame times (default: frame numbers).
+        source: description of the input for the report.
+    """
+    clock = _Clock()
+    x = np.asarray(raw_crops, dtype=np.float32)
+    if x.ndim != 3 or x.shape[1:] != (CROP_PIXELS, CROP_PIXELS):
+        raise InputError(f"LVQuan crops must be (frames, {CROP_PIXELS}, {CROP_PIXELS}); got shape {x.shape}")
+    cycle = resample_cycle(x, times_ms, x.shape[0])
+    ensemble = ensemble if ensemble is not None else Ensemble.load()
+    clock.lap("extract")
+    crops = normalize_intensity(cycle.frames, ensemble.intensity)
+    pred = ensemble.predict(crops, pixel_mm)
+    clock.lap("convert+predict")
+    mean, spread, labels, ed, es, ph = _phase_and_map(pred.mean, pred.spread, cycle, phase_method)
+    derived = derived_measures(mean, ed, es)
+    clock.lap("phase")
+    crop = {"pixel_mm": float(pixel_mm), "side_mm": float(pixel_mm * CROP_PIXELS), "size_px": CROP_PIXELS,
+            "rv_angle_deg": 270.0, "rv_angle_source": "LVQuan layout (RV on the left)", "rotation_deg": 0.0,
+            "passes": 1}
+    return Analysis(
+        indices=mean, spread=np.asarray(spread), phase=labels, ed_frame=ed, es_frame=es,
+        times_ms=cycle.source_times_ms, cycle_indices=pred.mean, cycle_positions=cycle.positions,
+        phase_result=ph, crops=crops, slice={"index": 0, "position_mm": None, "n_slices": 1, "chosen": "LVQuan crop"},
+        crop=crop, derived=derived, model=ensemble.identity, timings_ms=clock.timings,
+        warnings=_uncertainty_warnings(pred.mean, pred.spread), source=source or {"format": "crops"},
+    )
+
+
+def _source(cine: Cine) -> dict[str, Any]:
+    """The input's description, without anything patient-identifying."""
+    src = cine.source
+    return {
+        "format": src.format,
+        "n_files": src.n_files,
+        "series_description": src.series_description,
+        "modality": src.modality,
+        "manufacturer": src.manufacturer,
+        "image_shape": [int(v) for v in cine.frames.shape[2:]],
+        "spacing_mm": [float(v) for v in cine.spacing_mm],
+        "n_slices": int(cine.frames.shape[0]),
+        "n_frames": int(cine.frames.shape[1]),
+        "timing_known": bool(cine.timing_known),
+        "skipped_files": len(src.skipped),
+    }
+
+
+__all__ = ["Analysis", "CROP_SCALE", "LVLocation", "analyze_cine", "analyze_crops", "derived_measures"]

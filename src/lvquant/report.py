@@ -1,0 +1,296 @@
+"""Report of an analysis: result.json, result.csv, curve.png, overlay.png, report.html.
+
+Everything is rendered in memory first and then written file by file
+atomically; if any write fails, the files already written by this call are
+removed, so an output folder never holds a half report. Nothing
+patient-identifying is written: the :class:`~lvquant.pipeline.Analysis`
+carries no names, IDs or dates.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import OutputError
+from .indices import INDEX_NAMES, SEGMENTS, Indices
+from .outputs import check_writable_dir, write_bytes_atomic
+from .pipeline import Analysis
+from .tables import INDEX_COLUMNS, index_rows, to_csv, to_json
+
+#: Files a report consists of.
+REPORT_FILES = ("result.json", "result.csv", "curve.png", "overlay.png", "report.html")
+#: Version of the result.json layout.
+RESULT_VERSION = 1
+
+# Sector boundaries, degrees clockwise from 12 o'clock (DOMAIN.md): A = 330-30, AL = 30-90, ...
+_SECTOR_CENTRES = {"A": 0.0, "AL": 60.0, "IL": 120.0, "I": 180.0, "IS": 240.0, "AS": 300.0}
+
+
+def _frame_dict(ind: Indices, spread: np.ndarray, t: int, time_ms: float, phase: int) -> dict[str, Any]:
+    f = ind.frame(t)
+    sp = spread[t]
+    return {
+        "frame": t,
+        "time_ms": float(time_ms),
+        "cavity_area_mm2": float(f.cavity_area_mm2),
+        "myocardium_area_mm2": float(f.myocardium_area_mm2),
+        "dims_mm": [float(v) for v in f.dims_mm],
+        "rwt_mm": [float(v) for v in f.rwt_mm],
+        "phase": int(phase),
+        "spread": {
+            "cavity_area_mm2": float(sp[0]),
+            "myocardium_area_mm2": float(sp[1]),
+            "dims_mm": [float(v) for v in sp[2:5]],
+            "rwt_mm": [float(v) for v in sp[5:]],
+        },
+    }
+
+
+def result_dict(a: Analysis) -> dict[str, Any]:
+    """The result.json content (see ``docs/analyze.md`` for every field)."""
+    frames = [_frame_dict(a.indices, a.spread, t, a.times_ms[t], a.phase[t]) for t in range(a.n_frames)]
+    ph = a.phase_result
+    return {
+        "format": "lvquant-result",
+        "version": RESULT_VERSION,
+        "units": {"cavity_area_mm2": "mm2", "myocardium_area_mm2": "mm2", "dims_mm": "mm", "rwt_mm": "mm",
+                  "time_ms": "ms", "phase": "1 systole, 0 diastole"},
+        "segments": list(SEGMENTS),
+        "dims": ["D1 (IS-AL)", "D2 (I-A)", "D3 (IL-AS)"],
+        "frames": frames,
+        "ed_frame": int(a.ed_frame),
+        "es_frame": int(a.es_frame),
+        "phase_rule": {"method": ph.method, "degree": ph.degree, "cycle_frames": int(ph.labels.shape[0]),
+                       "fitted_cavity_area_mm2": [float(v) for v in ph.fitted_areas]},
+        "slice": a.slice,
+        "crop": a.crop,
+        "derived": a.derived,
+        "model": a.model,
+        "timings_ms": {k: round(float(v), 2) for k, v in a.timings_ms.items()},
+        "warnings": list(a.warnings),
+        "source": a.source,
+    }
+
+
+def result_rows(a: Analysis) -> list[dict[str, Any]]:
+    """One CSV row per frame: frame, time, phase, ED/ES mark, the 11 indices and their spreads."""
+    labels = [{"frame": t, "time_ms": float(a.times_ms[t]), "phase": int(a.phase[t]),
+               "point": "ED" if t == a.ed_frame else "ES" if t == a.es_frame else ""} for t in range(a.n_frames)]
+    rows = index_rows(a.indices, labels)
+    for row, sp in zip(rows, a.spread):
+        for name, v in zip(INDEX_COLUMNS, sp):
+            row[f"{name}_spread"] = float(v)
+    return rows
+
+
+# ------------------------------------------------------------------------- figures
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    _pyplot().close(fig)
+    return buf.getvalue()
+
+
+def curve_png(a: Analysis) -> bytes:
+    """Cavity and myocardium areas over the cycle, fitted curve, systole shaded, ED/ES marked."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.0, 3.6))
+    x = a.times_ms if np.all(np.diff(a.times_ms) > 0) else np.arange(a.n_frames, dtype=float)
+    unit = "ms" if x is a.times_ms else "frame"
+    a1, a2 = a.indices.cavity_area_mm2, a.indices.myocardium_area_mm2
+    s1, s2 = a.spread[:, 0], a.spread[:, 1]
+    step = np.median(np.diff(x)) if len(x) > 1 else 1.0
+    for t in np.flatnonzero(a.phase == 1):
+        ax.axvspan(x[t] - step / 2, x[t] + step / 2, color="#f3d9b1", lw=0)
+    ax.fill_between(x, a1 - s1, a1 + s1, color="#c44e52", alpha=0.2, lw=0)
+    ax.plot(x, a1, "o-", color="#c44e52", ms=3, label="cavity area (A1)")
+    ax.fill_between(x, a2 - s2, a2 + s2, color="#4c72b0", alpha=0.2, lw=0)
+    ax.plot(x, a2, "s-", color="#4c72b0", ms=3, label="myocardium area (A2)")
+    ph = a.phase_result
+    if ph.method == "poly":
+        # The fit lives on the M-frame cycle; draw it at the cycle frames' times.
+        xc = np.interp(a.cycle_positions, np.arange(a.n_frames), x, period=None)
+        ax.plot(xc, ph.fitted_areas, "--", color="k", lw=1, label=f"polynomial fit (degree {ph.degree})")
+    for t, name in ((a.ed_frame, "ED"), (a.es_frame, "ES")):
+        ax.axvline(x[t], color="k", lw=0.8, ls=":")
+        ax.annotate(f"{name} (frame {t})", (x[t], a1[t]), textcoords="offset points", xytext=(4, 6), fontsize=8)
+    ax.set_xlabel(f"time ({unit}); shaded: systole")
+    ax.set_ylabel("area (mm²)")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(f"FAC {a.derived['fractional_area_change_percent']:.0f} %", fontsize=9)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def overlay_png(a: Analysis) -> bytes:
+    """The crop at ED and ES with the six sectors and their wall thickness.
+
+    The network regresses numbers, not contours: the circles drawn are the
+    discs with the predicted cavity and epicardial areas, centred on the crop
+    centre, a visual guide to the scale — not a segmentation.
+    """
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.7))
+    n = a.crops.shape[-1]
+    pix = float(a.crop["pixel_mm"])
+    c = (n - 1) / 2.0
+    m = a.phase_result
+    for ax, (name, t_src, t_cyc) in zip(axes, (("ED", a.ed_frame, m.ed_frame), ("ES", a.es_frame, m.es_frame))):
+        ax.imshow(a.crops[t_cyc], cmap="gray", vmin=0, vmax=1)
+        f = a.indices.frame(t_src)
+        r_endo = np.sqrt(f.cavity_area_mm2 / np.pi) / pix
+        r_epi = np.sqrt((f.cavity_area_mm2 + f.myocardium_area_mm2) / np.pi) / pix
+        th = np.linspace(0, 2 * np.pi, 181)
+        for r, col in ((r_endo, "#ff6b6b"), (r_epi, "#6bb5ff")):
+            ax.plot(c + r * np.sin(th), c - r * np.cos(th), color=col, lw=0.8)
+        for boundary in (30, 90, 150, 210, 270, 330):
+            b = np.deg2rad(boundary)
+            ax.plot([c + 0.6 * r_endo * np.sin(b), c + 1.35 * r_epi * np.sin(b)],
+                    [c - 0.6 * r_endo * np.cos(b), c - 1.35 * r_epi * np.cos(b)], color="y", lw=0.6)
+        for k, seg in enumerate(SEGMENTS):
+            b = np.deg2rad(_SECTOR_CENTRES[seg])
+            rr = 1.55 * r_epi
+            ax.text(c + rr * np.sin(b), c - rr * np.cos(b), f"{seg}\n{f.rwt_mm[k]:.1f}", color="yellow",
+                    fontsize=7, ha="center", va="center")
+        ax.set_title(f"{name}: frame {t_src}, A1 {f.cavity_area_mm2:.0f} mm², A2 {f.myocardium_area_mm2:.0f} mm²",
+                     fontsize=8)
+        ax.set_xlim(-0.5, n - 0.5)
+        ax.set_ylim(n - 0.5, -0.5)
+        ax.axis("off")
+    fig.suptitle("crops seen by the networks (RV on the left); wall thickness per segment in mm; "
+                 "circles: discs of the predicted areas (a guide, not a contour)", fontsize=7)
+    fig.tight_layout()
+    return _png(fig)
+
+
+# --------------------------------------------------------------------------- html
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def report_html(a: Analysis, curve: bytes, overlay: bytes) -> str:
+    """A self-contained HTML page (figures embedded) of the analysis."""
+    d = a.derived
+    summary = [
+        ["End-diastole (ED)", f"frame {a.ed_frame}", f"cavity {d['ed_cavity_area_mm2']:.0f} mm², myocardium "
+         f"{d['ed_myocardium_area_mm2']:.0f} mm², mean wall {d['ed_mean_wall_thickness_mm']:.1f} mm"],
+        ["End-systole (ES)", f"frame {a.es_frame}", f"cavity {d['es_cavity_area_mm2']:.0f} mm², myocardium "
+         f"{d['es_myocardium_area_mm2']:.0f} mm², mean wall {d['es_mean_wall_thickness_mm']:.1f} mm"],
+        ["Fractional area change", f"{d['fractional_area_change_percent']:.0f} %", "100 (A1_ED − A1_ES) / A1_ED"],
+    ]
+    thick = [[seg, f"{a.indices.rwt_mm[a.ed_frame][k]:.1f}", f"{a.indices.rwt_mm[a.es_frame][k]:.1f}",
+              f"{d['wall_thickening_percent'][seg]:.0f}"] for k, seg in enumerate(SEGMENTS)]
+    frames = []
+    for t in range(a.n_frames):
+        f = a.indices.frame(t)
+        mark = " (ED)" if t == a.ed_frame else " (ES)" if t == a.es_frame else ""
+        frames.append([f"{t}{mark}", f"{a.times_ms[t]:.0f}", "systole" if a.phase[t] else "diastole",
+                       f"{f.cavity_area_mm2:.0f} ± {a.spread[t, 0]:.0f}", f"{f.myocardium_area_mm2:.0f} ± {a.spread[t, 1]:.0f}",
+                       *[f"{v:.1f}" for v in f.dims_mm], *[f"{v:.1f}" for v in f.rwt_mm]])
+    crop = a.crop
+    model = a.model
+    warn = "".join(f"<li>{html.escape(w)}</li>" for w in a.warnings) or "<li>none</li>"
+    timings = ", ".join(f"{k} {v:.0f} ms" for k, v in a.timings_ms.items())
+    b64c, b64o = base64.b64encode(curve).decode(), base64.b64encode(overlay).decode()
+    slice_text = (f"slice {a.slice['index']} of {a.slice['n_slices']} ({html.escape(str(a.slice['chosen']))})"
+                  + (f", position {a.slice['position_mm']:.1f} mm" if a.slice.get("position_mm") is not None else ""))
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>lvquant report</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 980px; margin: 1.5em auto; color: #222; }}
+table {{ border-collapse: collapse; margin: 0.5em 0 1.2em; font-size: 0.85em; }}
+th, td {{ border: 1px solid #ccc; padding: 2px 7px; text-align: right; }}
+th {{ background: #f2f2f2; }} td:first-child {{ text-align: left; }}
+.note {{ color: #555; font-size: 0.85em; }}
+</style></head><body>
+<h1>Left-ventricle measurements</h1>
+<p class="note">Automatic measurement by lvquant (a {html.escape(str(model.get('network')))} ensemble of
+{model.get('n_models')} networks, {html.escape(str(model.get('name')))}). Research use: check the figures before relying on them.
+{slice_text}; {a.n_frames} frames.</p>
+<h2>Summary</h2>
+{_table(["", "frame / value", "details"], summary)}
+<h2>Cavity and myocardium over the cycle</h2>
+<img alt="area curves" src="data:image/png;base64,{b64c}">
+<h2>Regional wall thickness (mm) and systolic thickening</h2>
+{_table(["segment", "ED", "ES", "thickening %"], thick)}
+<img alt="ED and ES crops with sectors" src="data:image/png;base64,{b64o}">
+<h2>Every frame</h2>
+<p class="note">Mean of the ensemble; ± the spread (standard deviation) across its networks.</p>
+{_table(["frame", "time ms", "phase", "A1 mm²", "A2 mm²", *INDEX_NAMES[2:]], frames)}
+<h2>How it was measured</h2>
+<ul class="note">
+<li>Crop: centre (row, col) {', '.join(f'{v:.1f}' for v in crop.get('centre_px', [])) or 'as given'}, side {crop['side_mm']:.1f} mm,
+pixel {crop['pixel_mm']:.3f} mm; RV direction {crop['rv_angle_deg']:.0f}° ({html.escape(str(crop['rv_angle_source']))}).</li>
+<li>Phase: {html.escape(a.phase_result.method)} rule{f" (polynomial of degree {a.phase_result.degree})" if a.phase_result.degree else ""};
+ED = highest, ES = lowest frame of the fitted cavity-area curve.</li>
+<li>Timings: {html.escape(timings)}.</li>
+</ul>
+<h2>Warnings</h2><ul>{warn}</ul>
+</body></html>
+"""
+
+
+def render_report(a: Analysis) -> dict[str, bytes]:
+    """Every report file's content, in memory (name -> bytes)."""
+    curve, overlay = curve_png(a), overlay_png(a)
+    return {
+        "result.json": to_json(result_dict(a)).encode("utf-8"),
+        "result.csv": to_csv(result_rows(a)).encode("utf-8"),
+        "curve.png": curve,
+        "overlay.png": overlay,
+        "report.html": report_html(a, curve, overlay).encode("utf-8"),
+    }
+
+
+def write_report(a: Analysis, out_dir: str | os.PathLike, *, figures: bool = True) -> list[Path]:
+    """Write the report files into ``out_dir`` (created if needed); all or nothing.
+
+    Args:
+        a: the analysis.
+        out_dir: output folder.
+        figures: also the PNG figures and the HTML page (default); without
+            them only result.json and result.csv are written.
+
+    Returns:
+        The paths written.
+
+    Raises:
+        OutputError: the folder cannot be created or written; nothing is left
+            behind by this call.
+    """
+    contents = render_report(a) if figures else {
+        "result.json": to_json(result_dict(a)).encode("utf-8"),
+        "result.csv": to_csv(result_rows(a)).encode("utf-8"),
+    }
+    folder = check_writable_dir(out_dir)
+    written: list[Path] = []
+    try:
+        for name, data in contents.items():
+            written.append(write_bytes_atomic(folder / name, data))
+    except (OutputError, KeyboardInterrupt):
+        for p in written:
+            try:
+                p.unlink()
+            except OSError:
+                pass
+        raise
+    return written
