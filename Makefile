@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/lvquant measure --example
+	$(VENV)/bin/lvquant demo --out lvquant-demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q
@@ -26,4 +26,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/run_benchmarks.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis .benchmarks
+	rm -rf $(VENV) .pytest_cache .hypothesis .benchmarks lvquant-demo

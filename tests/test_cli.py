@@ -192,3 +192,47 @@ def test_bad_phantom_request_is_one_line_and_exit_2(capsys, tmp_path, argv, mess
     assert message in lines[0] and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken.npz"]
     assert (tmp_path / "taken.npz").read_bytes() == b"x"
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+@pytest.mark.parametrize("case,message", [
+    ("wrong_keys", "images"),
+    ("wrong_shape", ""),
+    ("label_count", ""),
+    ("nan", "NaN"),
+    ("no_labels", "label"),
+])
+def test_train_and_evaluate_refuse_malformed_files_at_once(capsys, tmp_path, command, case, message):
+    from scipy.io import savemat
+
+    rng = np.random.default_rng(0)
+    n = 40  # two subjects
+    good = {
+        "images_LV": rng.random((80, 80, n)),
+        "endo_LV": np.zeros((80, 80, n)), "epi_LV": np.zeros((80, 80, n)),
+        "areas": rng.random((2, n)) * 0.1, "dims": rng.random((3, n)) * 0.3, "rwt": rng.random((6, n)) * 0.1,
+        "lv_phase": (rng.random((1, n)) > 0.5).astype(float),
+        "pix_spa": np.full((1, 2), 1.5), "ratio_resize_inverse": np.full((1, 2), 1.2),
+    }
+    bad = dict(good)
+    if case == "wrong_keys":
+        bad["pictures"] = bad.pop("images_LV")
+    elif case == "wrong_shape":
+        bad["images_LV"] = rng.random((80, n))
+    elif case == "label_count":
+        bad["areas"] = rng.random((2, n - 20)) * 0.1
+    elif case == "nan":
+        bad["rwt"] = bad["rwt"].copy()
+        bad["rwt"][0, 3] = np.nan
+    elif case == "no_labels":
+        bad = {"images_LV": good["images_LV"]}
+    path = tmp_path / "bad.mat"
+    savemat(path, bad)
+    argv = ["train", "--data", str(path), "--out", str(tmp_path / "models"), "--quick", "--quiet"] \
+        if command == "train" else ["evaluate", "--data", str(path), "--quiet"]
+    code, out, err = run(capsys, *argv)
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lvquant: error:") and "Traceback" not in err
+    assert message in lines[0]
+    assert not (tmp_path / "models").exists() or not any((tmp_path / "models").iterdir())

@@ -63,7 +63,10 @@ def analyze_path(path: str, *, out: str | None, slice_index: int | None, series_
     p = Path(path)
     if out is not None:
         check_writable_dir(out)  # fail before any work
+    t_models = time.perf_counter()
     ensemble = Ensemble.load(models)
+    models_ms = (time.perf_counter() - t_models) * 1000
+    t0 += time.perf_counter() - t_models  # the read time below excludes loading the models
     if _is_lvquan(p):
         if slice_index is not None or series_uid is not None or rv_angle_deg is not None:
             raise InputError("--slice, --series and --rv-angle do not apply to LVQuan files (crops are already "
@@ -97,7 +100,7 @@ def analyze_path(path: str, *, out: str | None, slice_index: int | None, series_
     read_ms = (time.perf_counter() - t0) * 1000
     a = analyze_cine(cine, slice_index=slice_index, rv_angle_deg=rv_angle_deg, ensemble=ensemble,
                      phase_method=phase_method)
-    a.timings_ms = {"read": read_ms, **a.timings_ms}
+    a.timings_ms = {"read": read_ms, **a.timings_ms, "load models": models_ms}
     a.warnings = list(cine.source.extra.get("warnings", [])) + a.warnings
     written = write_report(a, out, figures=figures) if out is not None else []
     result = result_dict(a)
@@ -116,7 +119,7 @@ def run_demo(out: str, *, figures: bool = True) -> str:
     import tempfile
     import zipfile
 
-    from .errors import ModelError
+    from .weights_io import ModelError
     from .outputs import check_writable_dir
 
     if not DEMO_ZIP.is_file():

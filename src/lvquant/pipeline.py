@@ -19,6 +19,8 @@ Stages (timed, see ``Analysis.timings_ms``):
    then taken from the first prediction (cavity + myocardium area at ED) and
    the crop is redone at that size when it differs by more than
    ``RECROP_TOLERANCE`` — the networks were trained on crops of that scale.
+   The first prediction, only a size estimate, uses one network; the final
+   one the whole ensemble.
 4. **predict** (:mod:`lvquant.predict`): the ensemble's mean and spread of the
    11 indices per frame, mm / mm².
 5. **phase** (:mod:`lvquant.phase`): polynomial fit of the predicted cavity
@@ -222,28 +224,24 @@ def analyze_cine(cine: Cine, *, slice_index: int | None = None, rv_angle_deg: fl
         raise InputError(f"the RV angle must be a number of degrees; got {rv_angle_deg!r}")
     spacing = tuple(float(v) for v in cine.spacing_mm)
     warnings: list[str] = []
-    if slice_index is None:
-        if s_count == 1:
-            k, location, how = 0, None, "only slice"
-        else:
-            k, found = locate_lv_in_stack(cine.frames, spacing)
-            location, how = found[k], "automatic: middle of the slices where the LV is found"
-            n_found = sum(f is not None for f in found)
-            if n_found < s_count:
-                warnings.append(f"the LV was found in {n_found} of {s_count} slices")
+    ensemble = ensemble if ensemble is not None else Ensemble.load()
+    clock.lap("load models")
+    if slice_index is None and s_count > 1:
+        k, found = locate_lv_in_stack(cine.frames, spacing)
+        location, how = found[k], "automatic: middle of the slices where the LV is found"
+        n_found = sum(f is not None for f in found)
+        if n_found < s_count:
+            warnings.append(f"the LV was found in {n_found} of {s_count} slices")
     else:
-        k, location, how = int(slice_index), None, "given"
-    frames = cine.frames[k]
-    clock.lap("extract")
-    if location is None:
-        location = locate_lv(frames, spacing)
+        k = 0 if slice_index is None else int(slice_index)
+        how = "only slice" if slice_index is None else "given"
+        location = locate_lv(cine.frames[k], spacing)
     clock.lap("localise")
 
-    cycle = resample_cycle(frames, cine.frame_times_ms[k], n_frames)
+    cycle = resample_cycle(cine.frames[k], cine.frame_times_ms[k], n_frames)
     if cycle.resampled:
         warnings.append(f"the slice has {t_count} frames: the cycle was resampled to {n_frames} frames in time "
                         "and the results mapped back to the original frames")
-    ensemble = ensemble if ensemble is not None else Ensemble.load()
     clock.lap("extract")
 
     rv_given = rv_angle_deg is not None
@@ -251,12 +249,11 @@ def analyze_cine(cine: Cine, *, slice_index: int | None = None, rv_angle_deg: fl
     mean_spacing = float(np.sqrt(spacing[0] * spacing[1]))
     side = CROP_SCALE * 2.0 * location.epi_radius_px * mean_spacing
     passes = 1
-    crops, pixel_mm, pred = _crop_and_predict(cycle.frames, spacing, location.centre_px, side, rv, ensemble)
-    clock.lap("convert+predict")
+    crops, pixel_mm, pred = _crop_and_predict(cycle.frames, spacing, location.centre_px, side, rv, ensemble.first(1))
     side2 = CROP_SCALE * _epi_diameter_at_ed(pred.mean)
     if abs(side2 / side - 1.0) > RECROP_TOLERANCE:
         side, passes = side2, 2
-        crops, pixel_mm, pred = _crop_and_predict(cycle.frames, spacing, location.centre_px, side, rv, ensemble)
+    crops, pixel_mm, pred = _crop_and_predict(cycle.frames, spacing, location.centre_px, side, rv, ensemble)
     clock.lap("convert+predict")
 
     mean, spread, labels, ed, es, ph = _phase_and_map(pred.mean, pred.spread, cycle, phase_method)

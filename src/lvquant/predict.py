@@ -126,6 +126,12 @@ class Ensemble:
         targets = manifest["targets"]
         return cls(networks, targets["mean"], targets["std"], manifest, folder)
 
+    def first(self, n: int) -> "Ensemble":
+        """The ensemble of its first ``n`` networks (shares the networks; e.g. a quick size estimate)."""
+        if not 1 <= n <= len(self.networks):
+            raise InputError(f"an ensemble of {len(self.networks)} networks has no first {n}")
+        return Ensemble(self.networks[:n], self.target_mean, self.target_std, self.manifest, self.folder)
+
     def __len__(self) -> int:
         return len(self.networks)
 

@@ -91,26 +91,26 @@ def result_rows(a: Analysis) -> list[dict[str, Any]]:
 
 
 # ------------------------------------------------------------------------- figures
-def _pyplot():
-    import matplotlib
+def _figure(width: float, height: float):
+    """A matplotlib Figure on the Agg canvas (no pyplot: faster to import, no global state)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def _png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
-    _pyplot().close(fig)
     return buf.getvalue()
 
 
 def curve_png(a: Analysis) -> bytes:
     """Cavity and myocardium areas over the cycle, fitted curve, systole shaded, ED/ES marked."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7.0, 3.6))
+    fig = _figure(7.0, 3.6)
+    ax = fig.subplots()
     x = a.times_ms if np.all(np.diff(a.times_ms) > 0) else np.arange(a.n_frames, dtype=float)
     unit = "ms" if x is a.times_ms else "frame"
     a1, a2 = a.indices.cavity_area_mm2, a.indices.myocardium_area_mm2
@@ -135,7 +135,7 @@ def curve_png(a: Analysis) -> bytes:
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=7, loc="lower right")
     ax.set_title(f"FAC {a.derived['fractional_area_change_percent']:.0f} %", fontsize=9)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.1, right=0.98, bottom=0.14, top=0.92)
     return _png(fig)
 
 
@@ -146,8 +146,8 @@ def overlay_png(a: Analysis) -> bytes:
     discs with the predicted cavity and epicardial areas, centred on the crop
     centre, a visual guide to the scale — not a segmentation.
     """
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.7))
+    fig = _figure(7.0, 3.7)
+    axes = fig.subplots(1, 2)
     n = a.crops.shape[-1]
     pix = float(a.crop["pixel_mm"])
     c = (n - 1) / 2.0
@@ -176,7 +176,7 @@ def overlay_png(a: Analysis) -> bytes:
         ax.axis("off")
     fig.suptitle("crops seen by the networks (RV on the left); wall thickness per segment in mm; "
                  "circles: discs of the predicted areas (a guide, not a contour)", fontsize=7)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.88, wspace=0.04)
     return _png(fig)
 
 

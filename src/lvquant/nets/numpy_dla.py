@@ -38,8 +38,8 @@ class _Conv:
         self.out_ch, self.in_ch, self.k, k2 = w.shape
         if self.k != k2:
             raise ValueError(f"{conv}: only square kernels are supported")
-        # (C*k*k, O) matrix in the im2col order (channel, ky, kx).
-        self.matrix = np.ascontiguousarray(w.reshape(self.out_ch, -1).T, dtype=np.float32)
+        # (k*k*C, O) matrix in the im2col order (ky, kx, channel).
+        self.matrix = np.ascontiguousarray(w.transpose(0, 2, 3, 1).reshape(self.out_ch, -1).T, dtype=np.float32)
         self.bias = b.astype(np.float32)
         self.stride = stride
 
@@ -55,10 +55,10 @@ class _Conv:
         p = k // 2
         xp = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
         b, h, w = x.shape[0], (x.shape[1] + 2 * p - k) // s + 1, (x.shape[2] + 2 * p - k) // s + 1
-        # patches (B, H', W', C, k, k) in the weight's (channel, ky, kx) order
-        win = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(1, 2))[:, ::s, ::s]
-        cols = np.ascontiguousarray(win[:, :h, :w]).reshape(b * h * w, -1)
-        return (cols @ self.matrix + self.bias).reshape(b, h, w, self.out_ch)
+        # im2col: the k*k shifted copies side by side along the channels, order (ky, kx, channel)
+        cols = np.concatenate([xp[:, dy:dy + s * (h - 1) + 1:s, dx:dx + s * (w - 1) + 1:s, :]
+                               for dy in range(k) for dx in range(k)], axis=-1)
+        return (cols.reshape(b * h * w, -1) @ self.matrix + self.bias).reshape(b, h, w, self.out_ch)
 
 
 def _relu(x: Array) -> Array:
