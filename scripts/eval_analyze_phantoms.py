@@ -36,6 +36,8 @@ def main() -> None:
     ap.add_argument("folder", type=Path)
     ap.add_argument("--models", default=None)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--given-slice", action="store_true",
+                    help="analyse the truth's mid-ventricular slice (as --slice would) instead of choosing it")
     args = ap.parse_args()
     ens = Ensemble.load(args.models)
     rows = []
@@ -43,8 +45,10 @@ def main() -> None:
         truth = json.loads((sub / "truth.json").read_text())
         cine = read_cine(sub)
         row = {"subject": sub.name, "pathology": truth["pathology"]}
+        mid_loc = truth["slice_locations_mm"][truth["mid_slice"]]
+        given = int(np.argmin(np.abs(cine.slice_positions_mm - mid_loc))) if args.given_slice else None
         try:
-            a = analyze_cine(cine, ensemble=ens)
+            a = analyze_cine(cine, ensemble=ens, slice_index=given)
         except LvquantError as exc:
             row.update(found=False, error=str(exc))
             rows.append(row)
@@ -55,15 +59,12 @@ def main() -> None:
         true = np.array([[f["cavity_area_mm2"], f["myocardium_area_mm2"], *f["dims_mm"], *f["rwt_mm"]] for f in tf])
         pred = a.indices.to_array()
         err = np.abs(pred - true)
-        # truth's mid slice is numbered in the phantom's apex-to-base order; lvquant sorts along the normal
-        mid_loc = truth["slice_locations_mm"][truth["mid_slice"]]
         sp = truth["pixel_spacing_mm"][0]
         r, c = a.crop["centre_px"]
         tr, tc = truth["lv_centre_px"]
         row.update(
             found=True,
-            slice_ok=bool(abs(float(cine.slice_positions_mm[a.slice["index"]]) - mid_loc) < 1e-3
-                          or abs(abs(float(cine.slice_positions_mm[a.slice["index"]])) - abs(mid_loc)) < 1e-3),
+            slice_ok=bool(abs(float(cine.slice_positions_mm[a.slice["index"]]) - mid_loc) < 1e-3),
             centre_error_mm=float(np.hypot(r - tr, c - tc) * sp),
             rv_error_deg=float(abs((a.crop["rv_angle_deg"] - truth["rv_angle_deg"] + 180) % 360 - 180)),
             ed_error=_circ(a.ed_frame - truth["ed_frame"], n), es_error=_circ(a.es_frame - truth["es_frame"], n),

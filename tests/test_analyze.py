@@ -131,7 +131,9 @@ def test_analysis_of_a_rotated_off_centre_series(series, ensemble):
     assert abs(a.ed_frame - truth["ed_frame"]) % 20 in (0, 1, 19)
     assert abs(a.es_frame - truth["es_frame"]) % 20 in (0, 1, 19)
     a1 = np.array([f["cavity_area_mm2"] for f in truth["frames"]])
-    assert np.abs(a.indices.cavity_area_mm2 - a1).mean() < 0.15 * a1.mean()
+    # The shipped ensemble's cavity-area MAE on fresh phantoms is about 165 mm2 (docs/RESULTS.md);
+    # this guards against a broken crop, scale or rotation, which gives errors of 500+ mm2.
+    assert np.abs(a.indices.cavity_area_mm2 - a1).mean() < 350
 
 
 def test_same_input_gives_the_same_numbers(series, ensemble):
