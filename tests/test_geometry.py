@@ -693,7 +693,9 @@ def test_property_ellipse_values_are_bounded_by_its_axes(params):
         return p * q / np.hypot(q * np.cos(phi), p * np.sin(phi))
 
     widest_gap = np.max(radius(a + w, b + w) - radius(a, b))
-    assert np.all(ind.rwt_mm >= 0) and np.all(ind.rwt_mm <= widest_gap + RWT_LIMIT_PX)
+    # One binary ring (no averaging over sub-pixel positions): each border of a small ring can sit up
+    # to ~0.25 px off in a 60-degree sector, so the width up to ~0.5 px (seen: 0.35 px at r = 6 px).
+    assert np.all(ind.rwt_mm >= 0) and np.all(ind.rwt_mm <= widest_gap + 0.5)
     assert ind.cavity_area_mm2 == pytest.approx(np.pi * a * b, rel=0.08)
     if abs(a - b) < 0.5:  # nearly a circle: A1 ~ pi/4 D^2
         assert ind.cavity_area_mm2 == pytest.approx(np.pi / 4 * ind.dims_mm.mean() ** 2, rel=0.08)
