@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import InputError, OutputError
 from ..indices import Indices
+from ..outputs import check_writable_dir
 from .config import PhantomConfig
 from .series import DicomSeries, render_series
 from .subject import PhantomSubject, generate_subject
@@ -318,12 +319,7 @@ def write_phantoms(out: str | os.PathLike, n_subjects: int = 1, seed: int = 0, f
     if fmt == "dicom":
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise OutputError(f"{out} already exists and is not an empty folder; choose another output folder")
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OutputError(f"cannot create output folder {out}: {exc.strerror or exc}") from None
-        if not os.access(out, os.W_OK | os.X_OK):
-            raise OutputError(f"output folder {out} is not writable")
+        check_writable_dir(out)
         items = [(str(out / f"subject_{i:04d}"), i, int(seed), config) for i in range(n)]
         for _ in _pool_map(_dicom_job, items, w, progress):
             pass
@@ -333,13 +329,7 @@ def write_phantoms(out: str | os.PathLike, n_subjects: int = 1, seed: int = 0, f
         raise OutputError(f"{out} already exists; choose another output file or delete it")
     if out.suffix.lower() != f".{fmt}":
         raise OutputError(f"the output file for --format {fmt} must end in .{fmt}; got {out.name}")
-    parent = out.parent if str(out.parent) else Path(".")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create output folder {parent}: {exc.strerror or exc}") from None
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"output folder {parent} is not writable")
+    check_writable_dir(out.parent if str(out.parent) else Path("."))
     from ..io.lvquan_mat import write_lvquan_mat, write_lvquan_npz
 
     dataset = generate_lvquan_dataset(n, int(seed), config, workers=w, progress=progress)
