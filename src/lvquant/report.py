@@ -168,7 +168,8 @@ def overlay_png(a: Analysis) -> bytes:
             b = np.deg2rad(_SECTOR_CENTRES[seg])
             rr = 1.55 * r_epi
             ax.text(c + rr * np.sin(b), c - rr * np.cos(b), f"{seg}\n{f.rwt_mm[k]:.1f}", color="yellow",
-                    fontsize=7, ha="center", va="center")
+                    fontsize=7, ha="center", va="center",
+                    bbox={"facecolor": "black", "alpha": 0.55, "pad": 1.0, "linewidth": 0})
         ax.set_title(f"{name}: frame {t_src}, A1 {f.cavity_area_mm2:.0f} mm², A2 {f.myocardium_area_mm2:.0f} mm²",
                      fontsize=8)
         ax.set_xlim(-0.5, n - 0.5)
