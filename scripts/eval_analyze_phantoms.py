@@ -5,7 +5,7 @@ Usage::
     lvquant phantom --subjects 24 --seed 3000 --format dicom --out /tmp/dicom24_s3000
     python scripts/eval_analyze_phantoms.py /tmp/dicom24_s3000 [--models DIR] [--json out.json]
 
-For every ``subject_XXXX`` folder: runs the whole analysis (slice chosen
+For every subject folder (``subject_0000``, ``subject_0001``, ...): runs the whole analysis (slice chosen
 automatically, LV found, RV direction estimated), then compares with its
 truth.json: whether the LV was found, the chosen slice, the LV centre and RV
 direction errors, ED/ES within +-1 frame, and the indices' mean absolute errors
