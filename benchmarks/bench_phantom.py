@@ -14,7 +14,6 @@ frames in under 2 minutes on the 2-core development machine.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 from pathlib import Path
 

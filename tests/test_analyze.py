@@ -18,7 +18,7 @@ from lvquant.cine import Cine, SourceInfo
 from lvquant.cli import main
 from lvquant.errors import InputError, LocalisationError
 from lvquant.io import read_cine
-from lvquant.phantom import PhantomConfig, patient_name, write_dicom_subject
+from lvquant.phantom import PhantomConfig, write_dicom_subject
 from lvquant.pipeline import analyze_cine
 from lvquant.predict import Ensemble
 from lvquant.report import REPORT_FILES

@@ -8,7 +8,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from lvquant.errors import InputError
 from lvquant.evaluate import lvquan_metrics, pearson

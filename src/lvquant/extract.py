@@ -61,6 +61,19 @@ def _weights(positions: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.
     return lo, hi, w
 
 
+def check_cycle_length(n_frames: int) -> None:
+    """Refuse a cycle of fewer than :data:`MIN_FRAMES` frames with a message saying why.
+
+    Raises:
+        InputError: too few frames.
+    """
+    if n_frames < MIN_FRAMES:
+        raise InputError(
+            f"this slice has {n_frames} frame(s); at least {MIN_FRAMES} frames covering one heartbeat are needed "
+            "to find end-diastole and end-systole"
+        )
+
+
 def resample_cycle(frames: np.ndarray, times_ms: np.ndarray | None = None, m: int = DEFAULT_FRAMES) -> Cycle:
     """Bring one slice's cycle to ``m`` frames.
 
@@ -81,11 +94,7 @@ def resample_cycle(frames: np.ndarray, times_ms: np.ndarray | None = None, m: in
     if x.ndim != 3:
         raise InputError(f"one slice over the cycle must be (frames, rows, columns); got shape {x.shape}")
     t = x.shape[0]
-    if t < MIN_FRAMES:
-        raise InputError(
-            f"this slice has {t} frame(s); at least {MIN_FRAMES} frames covering one heartbeat are needed "
-            "to find end-diastole and end-systole"
-        )
+    check_cycle_length(t)
     if m < 4:
         raise InputError(f"the cycle must be resampled to at least 4 frames; got {m}")
     times = np.arange(t, dtype=np.float64) if times_ms is None else np.asarray(times_ms, dtype=np.float64)

@@ -41,7 +41,7 @@ import numpy as np
 from .cine import Cine
 from .convert import normalize_intensity
 from .errors import InputError
-from .extract import DEFAULT_FRAMES, Cycle, resample_cycle, to_source_frames
+from .extract import DEFAULT_FRAMES, Cycle, check_cycle_length, resample_cycle, to_source_frames
 from .indices import SEGMENTS, Indices
 from .localize import LVLocation, crop_rotated, locate_lv, locate_lv_in_stack
 from .phase import PhaseResult, phase_from_curve
@@ -218,8 +218,7 @@ def analyze_cine(cine: Cine, *, slice_index: int | None = None, rv_angle_deg: fl
         if isinstance(slice_index, bool) or not isinstance(slice_index, (int, np.integer)) or \
                 not 0 <= slice_index < s_count:
             raise InputError(f"slice {slice_index!r} does not exist: this cine has slices 0 to {s_count - 1}")
-    if t_count < 10:
-        resample_cycle(cine.frames[0])  # raises the clear "too few frames" message
+    check_cycle_length(t_count)
     if rv_angle_deg is not None and not np.isfinite(rv_angle_deg):
         raise InputError(f"the RV angle must be a number of degrees; got {rv_angle_deg!r}")
     spacing = tuple(float(v) for v in cine.spacing_mm)

@@ -15,9 +15,12 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from safetensors import SafetensorError
+
+if TYPE_CHECKING:  # only for annotations: loading weights for NumPy inference must not import torch
+    import torch
 
 from .errors import InputError, OutputError
 

@@ -19,20 +19,18 @@ date...) is read, so none can reach a :class:`Cine`, an exception or a log.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
 import re
-import warnings
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from ..cine import Cine, SourceInfo
 from ..errors import DicomError
+from .quiet import quiet_library
 
 __all__ = ["SLICE_TOLERANCE_MM", "SeriesSummary", "dicom_layout", "list_dicom_series", "read_dicom"]
 
@@ -163,26 +161,6 @@ class _Layout:
 
 
 # --------------------------------------------------------------------------- quiet pydicom
-@contextlib.contextmanager
-def _quiet_pydicom() -> Iterator[None]:
-    """Silence pydicom's warnings and log messages while this module reads files.
-
-    pydicom reports header oddities (e.g. malformed UIDs) through both
-    :mod:`warnings` and its ``"pydicom"`` logger; the library must not emit them.
-    """
-    import pydicom  # noqa: F401  (importing pydicom.config resets the logger level: import first)
-
-    logger = logging.getLogger("pydicom")
-    old_level = logger.level
-    logger.setLevel(logging.CRITICAL + 1)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.setLevel(old_level)
-
-
 def _safe_reason(exc: BaseException) -> str:
     """A short description of a pydicom/numpy exception without any header value.
 
@@ -473,7 +451,7 @@ def _scan(path_or_paths: Any) -> tuple[Path, list[_Image], list[tuple[str, str]]
     images: list[_Image] = []
     skipped: list[tuple[str, str]] = []
     seen: dict[str, Path] = {}
-    with _quiet_pydicom():
+    with quiet_library("pydicom"):
         for path in files:
             try:
                 found = _images_of(_read_header(path), path)
@@ -844,7 +822,7 @@ def _load(layout: _Layout) -> np.ndarray:
     s, t = len(layout.images), len(layout.images[0])
     frames = np.empty((s, t, first.rows, first.cols), dtype=np.float32)
     cache: dict[Path, np.ndarray] = {}
-    with _quiet_pydicom():
+    with quiet_library("pydicom"):
         for i, group in enumerate(layout.images):
             for j, im in enumerate(group):
                 frames[i, j] = _pixels(im, cache)

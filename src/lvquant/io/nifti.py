@@ -25,17 +25,15 @@ read as Z slices of one frame.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
-import warnings
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from ..cine import Cine, SourceInfo
 from ..errors import NiftiError
+from .quiet import quiet_library
 
 __all__ = ["read_nifti"]
 
@@ -47,22 +45,6 @@ _LPS = np.diag([-1.0, -1.0, 1.0])  # RAS (NIfTI) <-> LPS (DICOM)
 def _is_nifti_name(path: Path) -> bool:
     name = path.name.lower()
     return name.endswith(".nii") or name.endswith(".nii.gz")
-
-
-@contextlib.contextmanager
-def _quiet_nibabel() -> Iterator[None]:
-    """Silence nibabel's log messages and warnings (e.g. its header "fixes") while reading."""
-    import nibabel  # noqa: F401  (import first so its logger exists before we lower it)
-
-    logger = logging.getLogger("nibabel")
-    old_level = logger.level
-    logger.setLevel(logging.CRITICAL + 1)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.setLevel(old_level)
 
 
 def _load(path: Path) -> tuple[Any, Any]:
@@ -84,7 +66,7 @@ def _load(path: Path) -> tuple[Any, Any]:
     if not path.is_file() or not _is_nifti_name(path):
         raise NiftiError(f"{path} is not named .nii or .nii.gz; rename it or pass a NIfTI file")
     try:
-        with _quiet_nibabel():
+        with quiet_library("nibabel"):
             img = nib.load(str(path))
             if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
                 raise NiftiError(f"{path} is not a NIfTI-1 or NIfTI-2 image; convert it to .nii or .nii.gz")
@@ -102,7 +84,7 @@ def _data(img: Any, path: Path) -> np.ndarray:
     if np.iscomplexobj(np.empty(0, dtype=img.get_data_dtype())) or img.get_data_dtype().names:
         raise NiftiError(f"{path} holds {img.get_data_dtype()} voxels; only real greyscale NIfTI images can be read")
     try:
-        with _quiet_nibabel():
+        with quiet_library("nibabel"):
             data = np.asarray(img.get_fdata(dtype=np.float32), dtype=np.float32)
     except Exception as exc:
         raise NiftiError(f"cannot read the voxel data of {path} ({type(exc).__name__}); the file is truncated or corrupt") from None
@@ -244,7 +226,7 @@ def read_nifti(path: str | os.PathLike, *, spacing_mm: float | Sequence[float] |
     spacing = _spacing(header, to_mm, spacing_mm, path)
     n_frames = data4.shape[3]
     times, timing_known = _frame_times(header, n_frames, to_ms, layout)
-    with _quiet_nibabel():
+    with quiet_library("nibabel"):
         affine = img.affine
     orientation, positions = _geometry(affine, data4.shape, to_mm)
     order = np.argsort(positions, kind="stable")
