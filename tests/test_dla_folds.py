@@ -156,3 +156,26 @@ def test_numpy_network_refuses_foreign_weights():
     with pytest.raises(KeyError):
         NumpyDLA(DLA_VARIANTS["dla-tiny"], missing)
     del torch
+
+
+def test_networks_run_side_by_side_give_the_same_outputs_as_one_by_one():
+    """run_networks (threads, single-threaded BLAS) is exactly the sequential computation."""
+    import torch
+
+    from lvquant.nets.config import DLA_VARIANTS
+    from lvquant.nets.dla import create_dla
+    from lvquant.nets.numpy_dla import NumpyDLA, run_networks
+
+    nets = []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        state = {k: v.numpy() for k, v in create_dla("dla-tiny").state_dict().items()}
+        nets.append(NumpyDLA(DLA_VARIANTS["dla-tiny"], state))
+    x = np.random.default_rng(2).random((4, 80, 80), dtype=np.float32)
+    alone = [net(x) for net in nets]
+    assert not np.allclose(alone[0], alone[1])  # different networks, different outputs
+    for workers in (1, 2, 3):
+        side_by_side = run_networks(nets, x, workers=workers)
+        assert len(side_by_side) == 3
+        for a, b in zip(alone, side_by_side):
+            np.testing.assert_array_equal(a, b)

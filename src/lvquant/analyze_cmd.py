@@ -41,26 +41,6 @@ def summary_text(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _preload_matplotlib() -> None:
-    """Import matplotlib in a background thread while the analysis runs.
-
-    Importing it takes about 0.4 s; much of the analysis (DICOM decoding,
-    filtering, matrix products) runs in C without the interpreter lock, so the
-    two overlap. The report imports it again (instantly, or waiting for this
-    import to finish); an error here is left for the report to raise.
-    """
-    import threading
-
-    def work() -> None:
-        try:
-            from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
-            from matplotlib.figure import Figure  # noqa: F401
-        except Exception:  # pragma: no cover - the report's own import reports it
-            pass
-
-    threading.Thread(target=work, name="lvquant-preload-matplotlib", daemon=True).start()
-
-
 def _is_lvquan(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in (".mat", ".npz")
 
@@ -82,8 +62,6 @@ def analyze_path(path: str, *, out: str | None, slice_index: int | None, series_
     p = Path(path)
     if out is not None:
         check_writable_dir(out)  # fail before any work
-        if figures:
-            _preload_matplotlib()
     t_models = time.perf_counter()
     ensemble = Ensemble.load(models)
     models_ms = (time.perf_counter() - t_models) * 1000

@@ -92,7 +92,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                    sha256=file_sha256(args.data) if Path(args.data).is_file() else None)
     overrides = {k: v for k, v in {"epochs": args.epochs, "seed": args.seed, "network": args.network,
                                    "intensity": args.intensity, "threads": args.threads,
-                                   "patience": args.patience}.items() if v is not None}
+                                   "patience": args.patience, "batch_size": args.batch_size}.items()
+                 if v is not None}
     if args.flip:
         overrides["flip"] = True
     if args.no_augment:
@@ -279,6 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--epochs", type=int, metavar="E", help="maximum epochs per fold")
     tr.add_argument("--patience", type=int, metavar="P", help="early-stopping patience in epochs")
     tr.add_argument("--seed", type=int, metavar="S", help="random seed (default 0)")
+    tr.add_argument("--batch-size", type=int, metavar="B", help="frames per step, mixed over subjects (default 32)")
     tr.add_argument("--network", metavar="NAME", help="DLA variant: dla-tiny, dla-small (default), dla-base")
     tr.add_argument("--intensity", choices=("equalize", "percentile"), help="input normalisation (default equalize)")
     tr.add_argument("--flip", action="store_true", help="also augment with vertical flips (labels permuted)")

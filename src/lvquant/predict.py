@@ -19,7 +19,7 @@ import numpy as np
 from .errors import InputError
 from .indices import Indices, normalised_to_mm
 from .nets.config import INPUT_SIZE, DLAConfig
-from .nets.numpy_dla import NumpyDLA
+from .nets.numpy_dla import NumpyDLA, run_networks
 from .weights_io import ModelError, load_state, read_manifest
 
 #: The ensemble shipped inside the package.
@@ -174,7 +174,11 @@ class Ensemble:
             raise InputError(f"the networks take (T, {INPUT_SIZE}, {INPUT_SIZE}) crops; got shape {x.shape}")
         if not np.all(np.isfinite(x)):
             raise InputError("crops contain NaN or infinite values")
-        z = np.stack([self._run(net, x) for net in self.networks]).astype(np.float64)
+        if all(isinstance(net, NumpyDLA) for net in self.networks):
+            outputs = run_networks(list(self.networks), x)
+        else:
+            outputs = [self._run(net, x) for net in self.networks]
+        z = np.stack(outputs).astype(np.float64)
         return z * self.target_std + self.target_mean
 
     @staticmethod

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import os
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from .errors import OutputError
 from .indices import INDEX_NAMES, SEGMENTS, Indices
 from .outputs import check_writable_dir, write_bytes_atomic
 from .pipeline import Analysis
+from .raster import Canvas, LineChart, hex_color
 from .tables import INDEX_COLUMNS, index_rows, to_csv, to_json
 
 #: Files a report consists of.
@@ -91,94 +91,79 @@ def result_rows(a: Analysis) -> list[dict[str, Any]]:
 
 
 # ------------------------------------------------------------------------- figures
-def _figure(width: float, height: float):
-    """A matplotlib Figure on the Agg canvas (no pyplot: faster to import, no global state)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=100)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    return buf.getvalue()
+_CAVITY, _MYO, _SYSTOLE = hex_color("#c44e52"), hex_color("#4c72b0"), hex_color("#f3d9b1")
 
 
 def curve_png(a: Analysis) -> bytes:
-    """Cavity and myocardium areas over the cycle, fitted curve, systole shaded, ED/ES marked."""
-    fig = _figure(7.0, 3.6)
-    ax = fig.subplots()
+    """Cavity and myocardium areas over the cycle, fitted curve, systole shaded, ED/ES marked (700×360 PNG)."""
     x = a.times_ms if np.all(np.diff(a.times_ms) > 0) else np.arange(a.n_frames, dtype=float)
     unit = "ms" if x is a.times_ms else "frame"
     a1, a2 = a.indices.cavity_area_mm2, a.indices.myocardium_area_mm2
     s1, s2 = a.spread[:, 0], a.spread[:, 1]
-    step = np.median(np.diff(x)) if len(x) > 1 else 1.0
-    for t in np.flatnonzero(a.phase == 1):
-        ax.axvspan(x[t] - step / 2, x[t] + step / 2, color="#f3d9b1", lw=0)
-    ax.fill_between(x, a1 - s1, a1 + s1, color="#c44e52", alpha=0.2, lw=0)
-    ax.plot(x, a1, "o-", color="#c44e52", ms=3, label="cavity area (A1)")
-    ax.fill_between(x, a2 - s2, a2 + s2, color="#4c72b0", alpha=0.2, lw=0)
-    ax.plot(x, a2, "s-", color="#4c72b0", ms=3, label="myocardium area (A2)")
+    step = float(np.median(np.diff(x))) if len(x) > 1 else 1.0
     ph = a.phase_result
+    fitted = ph.fitted_areas if ph.method == "poly" else np.zeros(1)
+    top = float(np.max(np.concatenate([a1 + s1, a2 + s2, fitted])))
+    chart = LineChart(700, 360, (x[0] - step / 2, x[-1] + step / 2), (0.0, 1.1 * max(top, 1.0)))
+    for t in np.flatnonzero(a.phase == 1):
+        chart.vspan(x[t] - step / 2, x[t] + step / 2, _SYSTOLE)
+    chart.band(x, a1 - s1, a1 + s1, _CAVITY[:3] + (50,))
+    chart.band(x, a2 - s2, a2 + s2, _MYO[:3] + (50,))
+    chart.line(x, a1, _CAVITY, marker="o")
+    chart.line(x, a2, _MYO, marker="s")
+    legend = [("cavity area (A1)", _CAVITY, "o", None), ("myocardium area (A2)", _MYO, "s", None)]
     if ph.method == "poly":
         # The fit lives on the M-frame cycle; draw it at the cycle frames' times.
-        xc = np.interp(a.cycle_positions, np.arange(a.n_frames), x, period=None)
-        ax.plot(xc, ph.fitted_areas, "--", color="k", lw=1, label=f"polynomial fit (degree {ph.degree})")
+        xc = np.interp(a.cycle_positions, np.arange(a.n_frames), x)
+        chart.line(xc, ph.fitted_areas, (0, 0, 0, 255), width=1.0, dash=(5, 3))
+        legend.append((f"polynomial fit (degree {ph.degree})", (0, 0, 0, 255), None, (5, 3)))
     for t, name in ((a.ed_frame, "ED"), (a.es_frame, "ES")):
-        ax.axvline(x[t], color="k", lw=0.8, ls=":")
-        ax.annotate(f"{name} (frame {t})", (x[t], a1[t]), textcoords="offset points", xytext=(4, 6), fontsize=8)
-    ax.set_xlabel(f"time ({unit}); shaded: systole")
-    ax.set_ylabel("area (mm²)")
-    ax.set_ylim(bottom=0)
-    ax.legend(fontsize=7, loc="lower right")
-    ax.set_title(f"FAC {a.derived['fractional_area_change_percent']:.0f} %", fontsize=9)
-    fig.subplots_adjust(left=0.1, right=0.98, bottom=0.14, top=0.92)
-    return _png(fig)
+        chart.vline(x[t], (0, 0, 0, 255))
+        px, py = chart.px(x[t], a1[t])[0]
+        chart.text(px + 4, py - 6, f"{name} (frame {t})", size=10, anchor="ld")
+    chart.legend(legend)
+    chart.axes(f"time ({unit}); shaded: systole", "area (mm²)",
+               f"FAC {a.derived['fractional_area_change_percent']:.0f} %")
+    return chart.png()
 
 
 def overlay_png(a: Analysis) -> bytes:
-    """The crop at ED and ES with the six sectors and their wall thickness.
+    """The crop at ED and ES with the six sectors and their wall thickness (700×380 PNG).
 
     The network regresses numbers, not contours: the circles drawn are the
     discs with the predicted cavity and epicardial areas, centred on the crop
     centre, a visual guide to the scale — not a segmentation.
     """
-    fig = _figure(7.0, 3.7)
-    axes = fig.subplots(1, 2)
+    canvas = Canvas(700, 380)
     n = a.crops.shape[-1]
+    panel, top, gap = 340.0, 36.0, 6.0
+    scale = panel / n  # screen pixels per crop pixel
     pix = float(a.crop["pixel_mm"])
-    c = (n - 1) / 2.0
     m = a.phase_result
-    for ax, (name, t_src, t_cyc) in zip(axes, (("ED", a.ed_frame, m.ed_frame), ("ES", a.es_frame, m.es_frame))):
-        ax.imshow(a.crops[t_cyc], cmap="gray", vmin=0, vmax=1)
+    yellow, label_box = (255, 230, 0, 255), (0, 0, 0, 150)
+    canvas.text(350, 4, "crops seen by the networks (RV on the left); wall thickness per segment in mm; "
+                "circles: discs of the predicted areas (a guide, not a contour)", size=9, anchor="ma")
+    for i, (name, t_src, t_cyc) in enumerate((("ED", a.ed_frame, m.ed_frame), ("ES", a.es_frame, m.es_frame))):
+        x0 = 7.0 + i * (panel + gap)
+        canvas.paste_gray(a.crops[t_cyc], x0, top, panel)
         f = a.indices.frame(t_src)
-        r_endo = np.sqrt(f.cavity_area_mm2 / np.pi) / pix
-        r_epi = np.sqrt((f.cavity_area_mm2 + f.myocardium_area_mm2) / np.pi) / pix
-        th = np.linspace(0, 2 * np.pi, 181)
-        for r, col in ((r_endo, "#ff6b6b"), (r_epi, "#6bb5ff")):
-            ax.plot(c + r * np.sin(th), c - r * np.cos(th), color=col, lw=0.8)
+        cx, cy = x0 + panel / 2, top + panel / 2
+        r_endo = np.sqrt(f.cavity_area_mm2 / np.pi) / pix * scale
+        r_epi = np.sqrt((f.cavity_area_mm2 + f.myocardium_area_mm2) / np.pi) / pix * scale
+        canvas.circle(cx, cy, r_endo, outline=hex_color("#ff6b6b"), width=1.2)
+        canvas.circle(cx, cy, r_epi, outline=hex_color("#6bb5ff"), width=1.2)
         for boundary in (30, 90, 150, 210, 270, 330):
             b = np.deg2rad(boundary)
-            ax.plot([c + 0.6 * r_endo * np.sin(b), c + 1.35 * r_epi * np.sin(b)],
-                    [c - 0.6 * r_endo * np.cos(b), c - 1.35 * r_epi * np.cos(b)], color="y", lw=0.6)
+            u = np.array([np.sin(b), -np.cos(b)])
+            canvas.polyline(np.array([[cx, cy] + 0.6 * r_endo * u, [cx, cy] + 1.35 * r_epi * u]), yellow, 0.8)
         for k, seg in enumerate(SEGMENTS):
             b = np.deg2rad(_SECTOR_CENTRES[seg])
-            rr = 1.55 * r_epi
-            ax.text(c + rr * np.sin(b), c - rr * np.cos(b), f"{seg}\n{f.rwt_mm[k]:.1f}", color="yellow",
-                    fontsize=7, ha="center", va="center",
-                    bbox={"facecolor": "black", "alpha": 0.55, "pad": 1.0, "linewidth": 0})
-        ax.set_title(f"{name}: frame {t_src}, A1 {f.cavity_area_mm2:.0f} mm², A2 {f.myocardium_area_mm2:.0f} mm²",
-                     fontsize=8)
-        ax.set_xlim(-0.5, n - 0.5)
-        ax.set_ylim(n - 0.5, -0.5)
-        ax.axis("off")
-    fig.suptitle("crops seen by the networks (RV on the left); wall thickness per segment in mm; "
-                 "circles: discs of the predicted areas (a guide, not a contour)", fontsize=7)
-    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.88, wspace=0.04)
-    return _png(fig)
+            rr = min(1.55 * r_epi, panel / 2 - 14)
+            canvas.text(cx + rr * np.sin(b), cy - rr * np.cos(b), f"{seg}\n{f.rwt_mm[k]:.1f}", size=10,
+                        color=yellow, anchor="mm", box=label_box)
+        canvas.text(cx, top - 4, f"{name}: frame {t_src}, A1 {f.cavity_area_mm2:.0f} mm², "
+                    f"A2 {f.myocardium_area_mm2:.0f} mm²", size=10, anchor="md")
+    return canvas.png()
 
 
 # --------------------------------------------------------------------------- html

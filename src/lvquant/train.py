@@ -63,7 +63,9 @@ class TrainConfig:
         network: DLA variant name (see :data:`lvquant.nets.DLA_VARIANTS`).
         epochs: maximum epochs per fold.
         patience: stop when validation has not improved for this many epochs.
-        batch_subjects: subjects per step; every frame of each goes in (B = this × T).
+        batch_size: frames per optimisation step, drawn at random from all
+            training subjects (mixing subjects keeps BatchNorm statistics close
+            to the ones used at inference).
         lr, weight_decay: AdamW settings; the rate follows a cosine decay after a
             one-epoch warm-up.
         seed: seed of everything random.
@@ -81,7 +83,7 @@ class TrainConfig:
     network: str = "dla-small"
     epochs: int = 60
     patience: int = 15
-    batch_subjects: int = 4
+    batch_size: int = 32
     lr: float = 2e-3
     weight_decay: float = 1e-4
     seed: int = 0
@@ -100,13 +102,13 @@ class TrainConfig:
             raise InputError(f"unknown network {self.network!r}; choose one of {', '.join(DLA_VARIANTS)}")
         if self.intensity not in INTENSITY_METHODS:
             raise InputError(f"intensity must be one of {', '.join(INTENSITY_METHODS)}")
-        if self.epochs < 1 or self.batch_subjects < 1 or self.patience < 1:
+        if self.epochs < 1 or self.batch_size < 1 or self.patience < 1:
             raise InputError("epochs, patience and batch size must be at least 1")
 
     @classmethod
     def quick(cls, **overrides: Any) -> "TrainConfig":
         """A tiny network for a few epochs: seconds on a laptop, for tests and trials."""
-        return replace(cls(network="dla-tiny", epochs=2, patience=2, batch_subjects=2), **overrides)
+        return replace(cls(network="dla-tiny", epochs=2, patience=2, batch_size=16), **overrides)
 
 
 @dataclass(frozen=True)
@@ -284,7 +286,6 @@ def train_fold(data: TrainingData, train_subjects: np.ndarray, val_subjects: np.
         if len(val_subjects) else None
     val_y = torch.from_numpy(((data.targets[val_subjects].reshape(-1, 11) - target_mean) / target_std).astype(np.float32))
     train_static = None if cfg.augment else _normalised_stacks(data, train_subjects, cfg)
-    static_row = {int(s): i for i, s in enumerate(train_subjects)}
 
     start_epoch, best_val, best_epoch, best_state, history = 0, math.inf, -1, None, []
     ckpt_json = checkpoint.with_suffix(".ckpt.json") if checkpoint else None
@@ -299,32 +300,24 @@ def train_fold(data: TrainingData, train_subjects: np.ndarray, val_subjects: np.
             start_epoch, best_val, best_epoch, history = meta["epoch"] + 1, meta["best_val"], meta["best_epoch"], meta["history"]
 
     t0 = time.perf_counter()
-    steps_per_epoch = max(1, math.ceil(len(train_subjects) / cfg.batch_subjects))
     for epoch in range(start_epoch, cfg.epochs):
         if best_epoch >= 0 and epoch - best_epoch > cfg.patience:
             break
         rng = np.random.default_rng([cfg.seed, fold, epoch])
         torch.manual_seed(int(rng.integers(2**31)))
-        order = rng.permutation(train_subjects)
+        x_epoch, y_epoch = _epoch_arrays(data, train_subjects, cfg, rng, train_static)
+        order = rng.permutation(len(x_epoch))
+        steps = max(1, math.ceil(len(order) / cfg.batch_size))
         net.train()
         losses = []
-        for step in range(steps_per_epoch):
-            batch = order[step * cfg.batch_subjects:(step + 1) * cfg.batch_subjects]
-            if len(batch) == 0:
+        for step in range(steps):
+            idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+            if len(idx) < 2:  # BatchNorm needs two samples
                 continue
-            xs, ys = [], []
-            for s in batch:
-                if cfg.augment:
-                    fr, tg = augment_subject(data.images[s], data.targets[s], rng, cfg)
-                    xs.append(normalize_intensity(fr, cfg.intensity))
-                else:
-                    xs.append(train_static[static_row[s]])
-                    tg = data.targets[s]
-                ys.append(tg)
-            x = torch.from_numpy(np.concatenate(xs)[:, None].astype(np.float32))
-            y = (torch.from_numpy(np.concatenate(ys).astype(np.float32)) - mean_t) / std_t
+            x = torch.from_numpy(x_epoch[idx][:, None])
+            y = (torch.from_numpy(y_epoch[idx]) - mean_t) / std_t
             for g in opt.param_groups:
-                g["lr"] = _lr_at(cfg, epoch + step / steps_per_epoch)
+                g["lr"] = _lr_at(cfg, epoch + step / steps)
             loss = torch.nn.functional.smooth_l1_loss(net(x), y, beta=0.5)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -348,6 +341,23 @@ def train_fold(data: TrainingData, train_subjects: np.ndarray, val_subjects: np.
             progress({"fold": fold, "epochs": cfg.epochs, **record})
     assert best_state is not None
     return FoldResult(fold, best_state, best_epoch, len(history), best_val, history, time.perf_counter() - t0)
+
+
+def _epoch_arrays(data: TrainingData, subjects: np.ndarray, cfg: TrainConfig, rng: np.random.Generator,
+                  static: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """One epoch's training frames: (S·T, 80, 80) normalised crops and (S·T, 11) targets, float32.
+
+    With augmentation on, each subject gets a fresh random transform (the same
+    for all its frames) before intensity normalisation.
+    """
+    if static is not None:
+        return static.reshape(-1, INPUT_SIZE, INPUT_SIZE), data.targets[subjects].reshape(-1, 11).astype(np.float32)
+    xs, ys = [], []
+    for s in subjects:
+        frames, targets = augment_subject(data.images[s], data.targets[s], rng, cfg)
+        xs.append(normalize_intensity(frames, cfg.intensity))
+        ys.append(targets)
+    return np.concatenate(xs).astype(np.float32), np.concatenate(ys).astype(np.float32)
 
 
 def _val_loss(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:

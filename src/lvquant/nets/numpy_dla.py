@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Mapping
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from .config import DLAConfig
 
@@ -43,22 +44,35 @@ class _Conv:
         self.bias = b.astype(np.float32)
         self.stride = stride
 
-    def __call__(self, x: Array) -> Array:
-        """x: (B, H, W, C) channels-last -> (B, H', W', O)."""
+    @property
+    def geometry(self) -> tuple[int, int, int]:
+        """(kernel, stride, input channels): convolutions with equal geometry share :meth:`columns`."""
+        return self.k, self.stride, self.in_ch
+
+    def columns(self, x: Array) -> Array:
+        """im2col of x (B, H, W, C): (B, H', W', k·k·C), each output pixel's neighbourhood in the order (ky, kx, channel)."""
         k, s = self.k, self.stride
         if x.shape[-1] != self.in_ch:
             raise ValueError(f"convolution expects {self.in_ch} channels, got {x.shape[-1]}")
         if k == 1:
-            cols = x[:, ::s, ::s, :]
-            out = cols.reshape(-1, self.in_ch) @ self.matrix
-            return (out + self.bias).reshape(cols.shape[:3] + (self.out_ch,))
+            return x[:, ::s, ::s, :]
         p = k // 2
         xp = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
         b, h, w = x.shape[0], (x.shape[1] + 2 * p - k) // s + 1, (x.shape[2] + 2 * p - k) // s + 1
-        # im2col: the k*k shifted copies side by side along the channels, order (ky, kx, channel)
-        cols = np.concatenate([xp[:, dy:dy + s * (h - 1) + 1:s, dx:dx + s * (w - 1) + 1:s, :]
-                               for dy in range(k) for dx in range(k)], axis=-1)
-        return (cols.reshape(b * h * w, -1) @ self.matrix + self.bias).reshape(b, h, w, self.out_ch)
+        windows = sliding_window_view(xp, (k, k), axis=(1, 2))[:, ::s, ::s]  # (B, h, w, C, ky, kx) view
+        cols = np.empty((b, h, w, k, k, self.in_ch), dtype=np.float32)
+        cols[...] = windows.transpose(0, 1, 2, 4, 5, 3)  # one copy
+        return cols.reshape(b, h, w, k * k * self.in_ch)
+
+    def apply(self, cols: Array) -> Array:
+        """The convolution from its :meth:`columns`: (B, H', W', k·k·C) -> (B, H', W', O)."""
+        out = cols.reshape(-1, cols.shape[-1]) @ self.matrix
+        out += self.bias
+        return out.reshape(cols.shape[:3] + (self.out_ch,))
+
+    def __call__(self, x: Array) -> Array:
+        """x: (B, H, W, C) channels-last -> (B, H', W', O)."""
+        return self.apply(self.columns(x))
 
 
 def _relu(x: Array) -> Array:
@@ -182,10 +196,22 @@ class NumpyDLA:
             raise ValueError(f"the model file has tensors this network does not use: {sorted(unused)[:3]}")
         self(np.zeros((1, input_size, input_size), np.float32))  # shapes that do not fit fail here
 
-    def __call__(self, x: Array) -> Array:
-        """x: (B, 80, 80) float32 equalised crops -> (B, 11) standardised outputs."""
-        h = np.asarray(x, dtype=np.float32)[..., None]
-        h = self.base(h)
+    def base_columns(self, x: Array) -> Array:
+        """im2col of the first convolution for input x (B, 80, 80); networks whose
+        :attr:`base_geometry` is equal can share it (see :func:`run_networks`)."""
+        return self.base.conv.columns(np.asarray(x, dtype=np.float32)[..., None])
+
+    @property
+    def base_geometry(self) -> tuple[int, int, int]:
+        return self.base.conv.geometry
+
+    def __call__(self, x: Array, base_columns: Array | None = None) -> Array:
+        """x: (B, 80, 80) float32 equalised crops -> (B, 11) standardised outputs.
+
+        ``base_columns``: :meth:`base_columns` of x, when already computed.
+        """
+        cols = self.base_columns(x) if base_columns is None else base_columns
+        h = _relu(self.base.conv.apply(cols))
         for layer in self.level0:
             h = layer(h)
         for layer in self.level1:
@@ -199,3 +225,47 @@ class NumpyDLA:
             agg = root(agg, _avgpool(proj(feat), self.final))
         z = np.maximum(agg.reshape(agg.shape[0], -1) @ self.w1 + self.b1, 0.0)
         return z @ self.w2 + self.b2
+
+
+_BLAS_CONTROLLER = None
+
+
+def _single_threaded_blas():
+    """Context manager limiting the BLAS library to one thread (threadpoolctl; controller built once)."""
+    global _BLAS_CONTROLLER
+    if _BLAS_CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS_CONTROLLER = ThreadpoolController()
+    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
+
+
+def run_networks(networks: list[NumpyDLA], x: Array, workers: int | None = None) -> list[Array]:
+    """Every network's output for the same input, networks computed side by side.
+
+    One network per thread, with BLAS single-threaded: NumPy releases the
+    interpreter lock in its copies and matrix products, and these small
+    matrices run faster as whole networks in parallel than as one multi-threaded
+    product after another (about 90 ms instead of 150–190 ms for 20 frames × 5
+    networks on two cores). Each network's arithmetic is the same as when run
+    alone, so the outputs do not depend on the number of workers.
+
+    Args:
+        networks: the networks.
+        x: (B, 80, 80) float32 input, shared.
+        workers: threads (default: one per CPU, at most one per network).
+
+    Returns:
+        One (B, 11) array per network, in order.
+    """
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    n = min(len(networks), workers or os.cpu_count() or 1)
+    if n <= 1:
+        return [net(x) for net in networks]
+    # The first convolution's im2col is the largest copy of all (full resolution): made once.
+    shared = networks[0].base_columns(x) if len({net.base_geometry for net in networks}) == 1 else None
+    with _single_threaded_blas():
+        with ThreadPoolExecutor(max_workers=n, thread_name_prefix="lvquant-numpy-dla") as pool:
+            return list(pool.map(lambda net: net(x, shared), networks))
