@@ -2,6 +2,7 @@
 
 Usage::
 
+    pip install -e '.[docs]'   # matplotlib, needed by this script only
     python scripts/make_phantom_figure.py [--sunnybrook /work/shared/data/sunnybrook] [--out docs/figures/phantom_vs_sunnybrook.png]
 
 The real crops are cut exactly like the phantom's LVQuan crops: centred on the
