@@ -142,17 +142,23 @@ class Canvas:
 
     def text(self, x: float, y: float, text: str, *, size: float = 11, color: Color = (0, 0, 0, 255),
              anchor: str = "la", box: Color | None = None, pad: float = 1.5) -> None:
-        """Text at (x, y); ``anchor`` as in Pillow (e.g. 'mm' = centred); ``box`` fills a background."""
-        if SQUARED in text and "\n" not in text:
-            _draw_line_with_squares(self.draw, (self._s(x), self._s(y)), text, size, color, anchor)
-            return
+        """Text at (x, y); ``anchor`` as in Pillow (e.g. 'mm' = centred); ``box`` fills a background.
+
+        One-line text may contain '²' (drawn as a raised small 2, see :data:`SQUARED`).
+        """
         f = font(size)
         xy = (self._s(x), self._s(y))
+        squared = SQUARED in text and "\n" not in text
         if box is not None:
-            l, t, r, b = self.draw.multiline_textbbox(xy, text, font=f, anchor=anchor, align="center")
+            # the box of the text with a full-size 2: a little wider than the raised one
+            l, t, r, b = self.draw.multiline_textbbox(xy, text.replace(SQUARED, "2"), font=f, anchor=anchor,
+                                                      align="center")
             p = self._s(pad)
             self.draw.rectangle([l - p, t - p, r + p, b + p], fill=box)
-        self.draw.multiline_text(xy, text, font=f, fill=color, anchor=anchor, align="center")
+        if squared:
+            _draw_line_with_squares(self.draw, xy, text, size, color, anchor)
+        else:
+            self.draw.multiline_text(xy, text, font=f, fill=color, anchor=anchor, align="center")
 
     def vertical_text(self, x: float, y: float, text: str, *, size: float = 11, color: Color = (0, 0, 0, 255)) -> None:
         """Text turned 90° counter-clockwise, centred on (x, y)."""

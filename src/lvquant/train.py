@@ -357,7 +357,7 @@ def _epoch_arrays(data: TrainingData, subjects: np.ndarray, cfg: TrainConfig, rn
         frames, targets = augment_subject(data.images[s], data.targets[s], rng, cfg)
         xs.append(normalize_intensity(frames, cfg.intensity))
         ys.append(targets)
-    return np.concatenate(xs).astype(np.float32), np.concatenate(ys).astype(np.float32)
+    return np.concatenate(xs).astype(np.float32, copy=False), np.concatenate(ys).astype(np.float32, copy=False)
 
 
 def _val_loss(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
