@@ -117,6 +117,32 @@ def test_no_patient_data_in_any_output(demo):
             assert s not in text, f"{s!r} leaked into {p.name}"
 
 
+def test_free_text_headers_do_not_reach_the_report(tmp_path, capsys):
+    """A name typed into the series/study descriptions or the institution stays out of every output."""
+    import zipfile
+
+    from lvquant.analyze_cmd import DEMO_ZIP
+
+    src = tmp_path / "series"
+    with zipfile.ZipFile(DEMO_ZIP) as z:
+        z.extractall(tmp_path / "all", [n for n in z.namelist() if n.endswith(".dcm")])
+    src.mkdir()
+    # (a word unlikely to turn up by chance in the base64 of the embedded figures)
+    secret = "QUUXLEY^MARIGOLD 19610203"
+    for i, f in enumerate(sorted((tmp_path / "all").rglob("*.dcm"))):
+        ds = pydicom.dcmread(f)
+        ds.SeriesDescription = f"SAX cine {secret}"
+        ds.StudyDescription = secret
+        ds.InstitutionName = secret
+        ds.save_as(src / f"{i:03d}.dcm")
+    out = tmp_path / "report"
+    code, stdout, err = run(capsys, "analyze", str(src), "--out", str(out), "--json")
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == sorted(REPORT_FILES)
+    for text in [stdout, err] + [p.read_bytes().decode("latin-1") for p in out.iterdir()]:
+        assert "QUUXLEY" not in text and "MARIGOLD" not in text and "19610203" not in text
+
+
 # ------------------------------------------------------------------ the pipeline
 def test_analysis_of_a_rotated_off_centre_series(series, ensemble):
     truth = json.loads((series / "truth.json").read_text())

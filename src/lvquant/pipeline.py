@@ -320,12 +320,16 @@ def analyze_crops(raw_crops: np.ndarray, pixel_mm: float, *, ensemble: Ensemble 
 
 
 def _source(cine: Cine) -> dict[str, Any]:
-    """The input's description, without anything patient-identifying."""
+    """The input's description, without anything patient-identifying.
+
+    The series description is left out: it is free text typed at the scanner,
+    and can hold a name or a date (the DICOM confidentiality profile removes it
+    too). ``lvquant info`` shows it, when asked, to help choose a series.
+    """
     src = cine.source
     return {
         "format": src.format,
         "n_files": src.n_files,
-        "series_description": src.series_description,
         "modality": src.modality,
         "manufacturer": src.manufacturer,
         "image_shape": [int(v) for v in cine.frames.shape[2:]],
