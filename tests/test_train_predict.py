@@ -14,7 +14,7 @@ from lvquant.evaluate import lvquan_metrics, pearson
 from lvquant.phase import fit_area_curve, phase_from_curve, polynomial_degree
 from lvquant.predict import Ensemble
 from lvquant.train import FLIP_PERMUTATION, TrainConfig, TrainingData, augment_subject, train_ensemble
-from lvquant.weights_io import ModelError
+from lvquant.weights_io import ModelError, load_state
 
 
 def _toy(n_subjects=6, t=20, seed=0):
@@ -195,3 +195,49 @@ def test_polynomial_fit_recovers_a_polynomial_and_validates():
         phase_from_curve(np.array([1.0, np.nan, 2.0, 3.0, 4.0]))
     with pytest.raises(InputError):
         phase_from_curve(np.arange(20.0), method="spline")
+
+
+def test_fine_tuning_starts_each_fold_from_the_given_model(trained, tmp_path):
+    out, manifest = trained
+    cfg = TrainConfig.quick(epochs=1, seed=5, lr=1e-12, warmup_epochs=0)
+    tuned = train_ensemble(_toy(), tmp_path, n_folds=3, split="contiguous", config=cfg, init=out)
+    assert tuned["training"]["initialised_from"]["name"] == manifest["name"]
+    assert tuned["training"]["initialised_from"]["sha256"] == [m["sha256"] for m in manifest["models"]]
+    assert tuned["targets"]["mean"] == manifest["targets"]["mean"]
+    # a vanishing learning rate leaves every trained weight where model k left it
+    # (BatchNorm running statistics still move, so compare the conv/linear weights)
+    for k in range(3):
+        before, after = load_state(out / f"fold_{k}.safetensors"), load_state(tmp_path / f"fold_{k}.safetensors")
+        other = load_state(out / f"fold_{(k + 1) % 3}.safetensors")
+        weights = [name for name in before if name.endswith("weight") and before[name].ndim > 1]
+        assert weights
+        for name in weights:
+            np.testing.assert_allclose(after[name].numpy(), before[name].numpy(), atol=1e-6)
+        assert any(not np.allclose(other[name].numpy(), before[name].numpy()) for name in weights)
+
+
+def test_fine_tuning_refuses_models_that_saw_the_validation_folds(trained, tmp_path):
+    out, _ = trained
+    with pytest.raises(InputError, match="other folds"):
+        train_ensemble(_toy(), tmp_path / "a", n_folds=3, split="kmeans", config=TrainConfig.quick(epochs=1, seed=5),
+                       init=out)
+    with pytest.raises(InputError, match="dla-tiny networks"):
+        train_ensemble(_toy(), tmp_path / "b", n_folds=3, split="contiguous", config=TrainConfig(epochs=1, seed=5),
+                       init=out)
+    with pytest.raises(InputError, match="3 models"):
+        train_ensemble(_toy(), tmp_path / "c", n_folds=2, split="contiguous", config=TrainConfig.quick(epochs=1, seed=5),
+                       init=out)
+
+
+def test_learning_rate_schedule_warms_up_then_decays():
+    from lvquant.train import _lr_at
+
+    cfg = TrainConfig(epochs=10, lr=1e-3, warmup_epochs=2)
+    assert _lr_at(cfg, 1.0) == pytest.approx(5e-4)
+    assert _lr_at(cfg, 10.0) == pytest.approx(0.0, abs=1e-12)
+    flat = TrainConfig(epochs=10, lr=1e-3, warmup_epochs=0)
+    assert _lr_at(flat, 0.0) == pytest.approx(1e-3)
+    with pytest.raises(InputError):
+        TrainConfig(lr=0.0)
+    with pytest.raises(InputError):
+        TrainConfig(warmup_epochs=-1)

@@ -92,7 +92,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                    sha256=file_sha256(args.data) if Path(args.data).is_file() else None)
     overrides = {k: v for k, v in {"epochs": args.epochs, "seed": args.seed, "network": args.network,
                                    "intensity": args.intensity, "threads": args.threads,
-                                   "patience": args.patience, "batch_size": args.batch_size}.items()
+                                   "patience": args.patience, "batch_size": args.batch_size, "lr": args.lr,
+                                   "warmup_epochs": args.warmup}.items()
                  if v is not None}
     if args.flip:
         overrides["flip"] = True
@@ -112,7 +113,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     try:
         manifest = train_ensemble(data, args.out, n_folds=args.folds, split=args.split, config=config,
-                                  name=args.name, progress=progress)
+                                  name=args.name, init=args.init, progress=progress)
     finally:
         if bar is not None:
             bar.close()
@@ -281,6 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--patience", type=int, metavar="P", help="early-stopping patience in epochs")
     tr.add_argument("--seed", type=int, metavar="S", help="random seed (default 0)")
     tr.add_argument("--batch-size", type=int, metavar="B", help="frames per step, mixed over subjects (default 32)")
+    tr.add_argument("--lr", type=float, metavar="RATE", help="peak learning rate (default 0.002)")
+    tr.add_argument("--warmup", type=float, metavar="E", help="learning-rate warm-up in epochs (default 1; 0 when fine-tuning)")
+    tr.add_argument("--init", metavar="DIR", help="fine-tune: start fold k from model k of this model folder")
     tr.add_argument("--network", metavar="NAME", help="DLA variant: dla-tiny, dla-small (default), dla-base")
     tr.add_argument("--intensity", choices=("equalize", "percentile"), help="input normalisation (default equalize)")
     tr.add_argument("--flip", action="store_true", help="also augment with vertical flips (labels permuted)")

@@ -48,7 +48,7 @@ from .folds import contiguous_folds, kmeans_folds, subject_descriptors
 from .indices import normalised_to_mm
 from .nets.dla import DLA_VARIANTS, INPUT_SIZE, create_dla
 from .outputs import check_writable_dir, write_text_atomic
-from .weights_io import MANIFEST_FORMAT, load_state, save_state, sha256_file, write_manifest
+from .weights_io import MANIFEST_FORMAT, load_state, read_manifest, save_state, sha256_file, write_manifest
 
 SPLITS = ("kmeans", "contiguous")
 #: Target permutation of a vertical flip (θ -> 180° - θ): D1<->D3, RWT IS<->AS, I<->A, IL<->AL.
@@ -67,7 +67,8 @@ class TrainConfig:
             training subjects (mixing subjects keeps BatchNorm statistics close
             to the ones used at inference).
         lr, weight_decay: AdamW settings; the rate follows a cosine decay after a
-            one-epoch warm-up.
+            linear warm-up.
+        warmup_epochs: length of the warm-up (0 for none, e.g. when fine-tuning).
         seed: seed of everything random.
         intensity: ``"equalize"`` (the method) or ``"percentile"`` (ablation).
         augment: label-preserving augmentation on/off.
@@ -86,6 +87,7 @@ class TrainConfig:
     batch_size: int = 32
     lr: float = 2e-3
     weight_decay: float = 1e-4
+    warmup_epochs: float = 1.0
     seed: int = 0
     intensity: str = "equalize"
     augment: bool = True
@@ -104,6 +106,8 @@ class TrainConfig:
             raise InputError(f"intensity must be one of {', '.join(INTENSITY_METHODS)}")
         if self.epochs < 1 or self.batch_size < 1 or self.patience < 1:
             raise InputError("epochs, patience and batch size must be at least 1")
+        if not (self.lr > 0 and math.isfinite(self.lr)) or self.warmup_epochs < 0:
+            raise InputError("the learning rate must be positive and the warm-up not negative")
 
     @classmethod
     def quick(cls, **overrides: Any) -> "TrainConfig":
@@ -214,8 +218,8 @@ def augment_subject(frames: np.ndarray, targets: np.ndarray, rng: np.random.Gene
 
 # ---------------------------------------------------------------------- training
 def _lr_at(cfg: TrainConfig, epoch: float) -> float:
-    if epoch < 1.0:
-        return cfg.lr * max(epoch, 0.05)
+    if epoch < cfg.warmup_epochs:
+        return cfg.lr * max(epoch / cfg.warmup_epochs, 0.05)
     return 0.5 * cfg.lr * (1 + math.cos(math.pi * min(epoch / cfg.epochs, 1.0)))
 
 
@@ -260,6 +264,7 @@ def _normalised_stacks(data: TrainingData, subjects: np.ndarray, cfg: TrainConfi
 
 def train_fold(data: TrainingData, train_subjects: np.ndarray, val_subjects: np.ndarray, cfg: TrainConfig, *,
                fold: int = 0, target_mean: np.ndarray, target_std: np.ndarray, checkpoint: Path | None = None,
+               init_state: dict[str, torch.Tensor] | None = None,
                progress: Callable[[dict[str, Any]], None] | None = None) -> FoldResult:
     """Train one network; validate on ``val_subjects`` with early stopping.
 
@@ -270,6 +275,8 @@ def train_fold(data: TrainingData, train_subjects: np.ndarray, val_subjects: np.
         fold: fold number (seeds the random streams).
         target_mean, target_std: (11,) standardisation of the normalised targets.
         checkpoint: path prefix (without suffix) of the resumable checkpoint.
+        init_state: weights to start from (fine-tuning) instead of a random
+            initialisation; a checkpoint, when present, takes precedence.
         progress: called after every epoch with a dict (fold, epoch, epochs,
             train_loss, val_loss, best_epoch).
     """
@@ -278,6 +285,8 @@ def train_fold(data: TrainingData, train_subjects: np.ndarray, val_subjects: np.
     torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
     torch.manual_seed(cfg.seed * 1009 + fold)
     net = create_dla(cfg.network)
+    if init_state is not None:
+        net.load_state_dict(init_state)
     params = list(net.parameters())
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     mean_t = torch.tensor(target_mean, dtype=torch.float32)
@@ -383,13 +392,49 @@ def predict_subjects(net: torch.nn.Module, data: TrainingData, subjects: np.ndar
     return np.stack(out) if out else np.zeros((0, data.images.shape[1], 11))
 
 
+def _init_ensemble(folder: str | Path, cfg: TrainConfig, data: TrainingData, folds: np.ndarray
+                   ) -> tuple[list[dict[str, torch.Tensor]], dict[str, Any]]:
+    """Fold weights and provenance of a model folder to fine-tune from.
+
+    Fold k starts from the folder's model k. When that folder was trained on
+    the same data, its folds must be these folds: otherwise model k would have
+    seen fold k's validation subjects and the validation would be contaminated.
+    """
+    manifest = read_manifest(folder)
+    if manifest["network"] != cfg.network:
+        raise InputError(f"--init {folder} holds {manifest['network']} networks, not {cfg.network}")
+    models = sorted(manifest["models"], key=lambda m: m["fold"])
+    n_folds = int(folds.max()) + 1
+    if len(models) != n_folds:
+        raise InputError(f"--init {folder} holds {len(models)} models; {n_folds} folds need one each")
+    training = manifest.get("training", {})
+    trained_on = training.get("data", {})
+    if trained_on.get("sha256") is None or data.sha256 is None:  # in-memory data: compare what is known
+        same_data = trained_on.get("n_subjects") == data.n_subjects
+    else:
+        same_data = trained_on["sha256"] == data.sha256
+    if same_data and training.get("folds") != folds.tolist():
+        raise InputError(f"--init {folder} was trained on this data with other folds: its models saw "
+                         "the validation subjects (use the same --split and --seed)")
+    states = [load_state(Path(folder) / m["file"], m.get("sha256")) for m in models]
+    provenance = {"name": manifest.get("name"), "sha256": [m.get("sha256") for m in models],
+                  "targets_mean": manifest["targets"]["mean"], "targets_std": manifest["targets"]["std"],
+                  "training": {k: v for k, v in training.items() if k != "folds"}}
+    return states, provenance
+
+
 def train_ensemble(data: TrainingData, out_dir: str | Path, *, n_folds: int = 5, split: str = "kmeans",
-                   config: TrainConfig | None = None, name: str = "custom",
+                   config: TrainConfig | None = None, name: str = "custom", init: str | Path | None = None,
                    progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Train ``n_folds`` networks by cross-validation and write the model folder.
 
     Resumable: folds already finished in ``out_dir`` (same data, split and
     settings) are kept, and an interrupted fold continues from its checkpoint.
+
+    With ``init`` (a model folder with one model per fold), fold k fine-tunes
+    that folder's model k instead of starting from random weights, keeping its
+    target standardisation; the manifest records where it started
+    (``training.initialised_from``).
 
     Returns:
         The manifest written to ``out_dir/manifest.json``.
@@ -402,8 +447,13 @@ def train_ensemble(data: TrainingData, out_dir: str | Path, *, n_folds: int = 5,
     out = check_writable_dir(out_dir)
     folds = make_folds(data, n_folds, split, cfg.seed)
     mean, std = _standardise(data)
+    init_states, initialised_from = (None, None) if init is None else _init_ensemble(init, cfg, data, folds)
+    if initialised_from is not None:
+        mean, std = np.array(initialised_from["targets_mean"]), np.array(initialised_from["targets_std"])
     plan = {"data_sha256": data.sha256, "n_subjects": data.n_subjects, "split": split, "n_folds": n_folds,
             "folds": folds.tolist(), "config": _config_dict(cfg)}
+    if initialised_from is not None:
+        plan["init"] = initialised_from["sha256"]
     plan_path = out / "plan.json"
     if plan_path.is_file() and json.loads(plan_path.read_text()) != plan:
         raise InputError(f"{out} holds a training run with other data or settings: use a new --out folder")
@@ -423,7 +473,8 @@ def train_ensemble(data: TrainingData, out_dir: str | Path, *, n_folds: int = 5,
             net.load_state_dict(load_state(weights, info["sha256"]))
         else:
             result = train_fold(data, train, val, cfg, fold=k, target_mean=mean, target_std=std,
-                                checkpoint=out / f"fold_{k}", progress=progress)
+                                checkpoint=out / f"fold_{k}", progress=progress,
+                                init_state=None if init_states is None else init_states[k])
             net.load_state_dict(result.state)
             sha = save_state(result.state, weights)
             info = {"file": weights.name, "fold": k, "sha256": sha, "best_epoch": result.best_epoch,
@@ -463,6 +514,9 @@ def train_ensemble(data: TrainingData, out_dir: str | Path, *, n_folds: int = 5,
             "cross_validation": {k2: cv_metrics[k2] for k2 in ("areas_mae_mm2", "dims_mae_mm", "rwt_mae_mm", "phase_error")},
         },
     }
+    if initialised_from is not None:
+        manifest["training"]["initialised_from"] = {k: v for k, v in initialised_from.items()
+                                                    if k not in ("targets_mean", "targets_std")}
     manifest = json.loads(json.dumps(manifest))  # plain JSON types (tuples become lists)
     write_manifest(out, manifest)
     return manifest
