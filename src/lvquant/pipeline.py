@@ -225,15 +225,22 @@ def analyze_cine(cine: Cine, *, slice_index: int | None = None, rv_angle_deg: fl
     warnings: list[str] = []
     ensemble = ensemble if ensemble is not None else Ensemble.load()
     clock.lap("load models")
-    if slice_index is None and s_count > 1:
+    if s_count > 1:
+        # The whole stack is searched even when the slice is given: its consensus
+        # centre overrules a slice where a fused LV+RV pool or a neighbour organ won.
         k, found = locate_lv_in_stack(cine.frames, spacing)
-        location, how = found[k], "automatic: middle of the slices where the LV is found"
+        how = "automatic: middle of the slices where the LV is found"
+        if slice_index is not None:
+            k, how = int(slice_index), "given"
         n_found = sum(f is not None for f in found)
         if n_found < s_count:
             warnings.append(f"the LV was found in {n_found} of {s_count} slices")
+        location = found[k]
+        if location is None:
+            location = locate_lv(cine.frames[k], spacing)
+            warnings.append(f"the LV found in slice {k} lies away from the rest of the stack's: check the overlay")
     else:
-        k = 0 if slice_index is None else int(slice_index)
-        how = "only slice" if slice_index is None else "given"
+        k, how = 0, "only slice" if slice_index is None else "given"
         location = locate_lv(cine.frames[k], spacing)
     clock.lap("localise")
 
