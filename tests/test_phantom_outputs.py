@@ -135,6 +135,17 @@ def test_truth_json_and_image_agree(dicom_dir):
     areas = [f["cavity_area_mm2"] for f in truth["frames"]]
     assert int(np.argmax(areas)) == truth["ed_frame"] and int(np.argmin(areas)) == truth["es_frame"]
     assert abs(truth["heart_rotation_deg"]) <= 40.0
+    # Per-slice truth: ascending locations, the mid slice repeats frames[], an
+    # apical slice (z < 0) cuts a smaller cavity.
+    slices = truth["slices"]
+    assert [sl["location_mm"] for sl in slices] == pytest.approx(truth["slice_locations_mm"])
+    mid_truth = slices[truth["mid_slice"]]
+    assert mid_truth["z_mm"] == 0.0 and min(sl["z_mm"] for sl in slices) < 0.0
+    assert [f["rwt_mm"] for f in mid_truth["frames"]] == [f["rwt_mm"] for f in truth["frames"]]
+    for sl in slices:
+        assert len(sl["frames"]) == 10
+        if sl["z_mm"] < 0.0:
+            assert sl["frames"][truth["ed_frame"]]["cavity_area_mm2"] < areas[truth["ed_frame"]]
     # Same heart as the LVQuan-layout subject: the same areas.
     s = generate_subject(0, SEED, SMALL)
     assert np.allclose(areas, s.indices.cavity_area_mm2, rtol=1e-3)

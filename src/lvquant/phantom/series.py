@@ -137,12 +137,17 @@ def render_series(index: int, seed: int = 0, config: PhantomConfig | None = None
     dtype = np.dtype(scene.appearance.dtype)
     pixels = np.empty((len(z), m, height, width), dtype=dtype)
     mid_states = None
+    slice_truth = []
     for k, zk in enumerate(z):
         states = scene.states(m, float(zk))
         if zk == 0:
             mid_states = states
         for t, (state, tau) in enumerate(zip(states, taus)):
             pixels[k, t] = renderer.frame(state, float(tau), noise)
+        records = _truth(states, lambda y, x: (y / s, x / s), s, "heart").to_records()
+        slice_truth.append({"location_mm": float(locations[k]), "z_mm": float(zk),
+                            "frames": [{key: r[key] for key in ("cavity_area_mm2", "myocardium_area_mm2", "dims_mm",
+                                                                "rwt_mm")} for r in records]})
 
     assert mid_states is not None
     indices = _truth(mid_states, lambda y, x: (y / s, x / s), s, "heart")
@@ -186,6 +191,7 @@ def render_series(index: int, seed: int = 0, config: PhantomConfig | None = None
         "units": {"cavity_area_mm2": "mm2", "myocardium_area_mm2": "mm2", "dims_mm": "mm", "rwt_mm": "mm",
                   "time_ms": "ms", "lv_centre_px": "pixel (row, column)"},
         "frames": frames,
+        "slices": [slice_truth[i] for i in order],
     }
     return DicomSeries(
         pixels=pixels, spacing_mm=s, z_mm=z, slice_locations=locations, positions=positions,
