@@ -227,6 +227,10 @@ def test_fine_tuning_refuses_models_that_saw_the_validation_folds(trained, tmp_p
     with pytest.raises(InputError, match="3 models"):
         train_ensemble(_toy(), tmp_path / "c", n_folds=2, split="contiguous", config=TrainConfig.quick(epochs=1, seed=5),
                        init=out)
+    with pytest.raises(ModelError, match="no manifest.json"):
+        train_ensemble(_toy(), tmp_path / "d", n_folds=3, split="contiguous", config=TrainConfig.quick(epochs=1, seed=5),
+                       init=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # refused before any output folder is made
 
 
 def test_learning_rate_schedule_warms_up_then_decays():

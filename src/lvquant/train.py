@@ -444,12 +444,12 @@ def train_ensemble(data: TrainingData, out_dir: str | Path, *, n_folds: int = 5,
         raise InputError("cross-validation needs at least 2 folds")
     if data.n_subjects < n_folds:
         raise InputError(f"{data.n_subjects} subjects cannot fill {n_folds} folds")
-    out = check_writable_dir(out_dir)
     folds = make_folds(data, n_folds, split, cfg.seed)
     mean, std = _standardise(data)
     init_states, initialised_from = (None, None) if init is None else _init_ensemble(init, cfg, data, folds)
     if initialised_from is not None:
         mean, std = np.array(initialised_from["targets_mean"]), np.array(initialised_from["targets_std"])
+    out = check_writable_dir(out_dir)
     plan = {"data_sha256": data.sha256, "n_subjects": data.n_subjects, "split": split, "n_folds": n_folds,
             "folds": folds.tolist(), "config": _config_dict(cfg)}
     if initialised_from is not None:
