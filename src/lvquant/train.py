@@ -393,8 +393,8 @@ def predict_subjects(net: torch.nn.Module, data: TrainingData, subjects: np.ndar
 
 
 def _init_ensemble(folder: str | Path, cfg: TrainConfig, data: TrainingData, folds: np.ndarray
-                   ) -> tuple[list[dict[str, torch.Tensor]], dict[str, Any]]:
-    """Fold weights and provenance of a model folder to fine-tune from.
+                   ) -> tuple[list[dict[str, torch.Tensor]], np.ndarray, np.ndarray, dict[str, Any]]:
+    """Fold weights, target mean and std (11,), and provenance of a model folder to fine-tune from.
 
     Fold k starts from the folder's model k. When that folder was trained on
     the same data, its folds must be these folds: otherwise model k would have
@@ -418,9 +418,8 @@ def _init_ensemble(folder: str | Path, cfg: TrainConfig, data: TrainingData, fol
                          "the validation subjects (use the same --split and --seed)")
     states = [load_state(Path(folder) / m["file"], m.get("sha256")) for m in models]
     provenance = {"name": manifest.get("name"), "sha256": [m.get("sha256") for m in models],
-                  "targets_mean": manifest["targets"]["mean"], "targets_std": manifest["targets"]["std"],
                   "training": {k: v for k, v in training.items() if k != "folds"}}
-    return states, provenance
+    return states, np.array(manifest["targets"]["mean"]), np.array(manifest["targets"]["std"]), provenance
 
 
 def train_ensemble(data: TrainingData, out_dir: str | Path, *, n_folds: int = 5, split: str = "kmeans",
@@ -445,10 +444,11 @@ def train_ensemble(data: TrainingData, out_dir: str | Path, *, n_folds: int = 5,
     if data.n_subjects < n_folds:
         raise InputError(f"{data.n_subjects} subjects cannot fill {n_folds} folds")
     folds = make_folds(data, n_folds, split, cfg.seed)
-    mean, std = _standardise(data)
-    init_states, initialised_from = (None, None) if init is None else _init_ensemble(init, cfg, data, folds)
-    if initialised_from is not None:
-        mean, std = np.array(initialised_from["targets_mean"]), np.array(initialised_from["targets_std"])
+    init_states, initialised_from = None, None
+    if init is None:
+        mean, std = _standardise(data)
+    else:
+        init_states, mean, std, initialised_from = _init_ensemble(init, cfg, data, folds)
     out = check_writable_dir(out_dir)
     plan = {"data_sha256": data.sha256, "n_subjects": data.n_subjects, "split": split, "n_folds": n_folds,
             "folds": folds.tolist(), "config": _config_dict(cfg)}
@@ -515,8 +515,7 @@ def train_ensemble(data: TrainingData, out_dir: str | Path, *, n_folds: int = 5,
         },
     }
     if initialised_from is not None:
-        manifest["training"]["initialised_from"] = {k: v for k, v in initialised_from.items()
-                                                    if k not in ("targets_mean", "targets_std")}
+        manifest["training"]["initialised_from"] = initialised_from
     manifest = json.loads(json.dumps(manifest))  # plain JSON types (tuples become lists)
     write_manifest(out, manifest)
     return manifest

@@ -136,21 +136,20 @@ def render_series(index: int, seed: int = 0, config: PhantomConfig | None = None
     taus = scene.motion.frame_times(m)
     dtype = np.dtype(scene.appearance.dtype)
     pixels = np.empty((len(z), m, height, width), dtype=dtype)
-    mid_states = None
+    mid_states, indices = None, None
     slice_truth = []
     for k, zk in enumerate(z):
         states = scene.states(m, float(zk))
-        if zk == 0:
-            mid_states = states
         for t, (state, tau) in enumerate(zip(states, taus)):
             pixels[k, t] = renderer.frame(state, float(tau), noise)
-        records = _truth(states, lambda y, x: (y / s, x / s), s, "heart").to_records()
+        slice_indices = _truth(states, lambda y, x: (y / s, x / s), s, "heart")
+        if zk == 0:
+            mid_states, indices = states, slice_indices
         slice_truth.append({"location_mm": float(locations[k]), "z_mm": float(zk),
                             "frames": [{key: r[key] for key in ("cavity_area_mm2", "myocardium_area_mm2", "dims_mm",
-                                                                "rwt_mm")} for r in records]})
+                                                                "rwt_mm")} for r in slice_indices.to_records()]})
 
-    assert mid_states is not None
-    indices = _truth(mid_states, lambda y, x: (y / s, x / s), s, "heart")
+    assert mid_states is not None and indices is not None
     phase = phase_from_areas(indices.cavity_area_mm2)
     times = scene.motion.trigger_times_ms(m)
     frames = []
