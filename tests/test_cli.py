@@ -236,3 +236,16 @@ def test_train_and_evaluate_refuse_malformed_files_at_once(capsys, tmp_path, com
     assert len(lines) == 1 and lines[0].startswith("lvquant: error:") and "Traceback" not in err
     assert message in lines[0]
     assert not (tmp_path / "models").exists() or not any((tmp_path / "models").iterdir())
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--cv"], "--cv needs --models"),
+    (["--members", "zero"], "--members must be model numbers"),
+])
+def test_evaluate_checks_its_options_before_reading_the_data(capsys, tmp_path, extra, message):
+    # The data file does not exist: an option error must be reported first, since
+    # reading a real training file (about 1 GB) takes many seconds.
+    code, out, err = run(capsys, "evaluate", "--data", str(tmp_path / "missing.npz"), "--quiet", *extra)
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in err

@@ -132,17 +132,18 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .tables import to_json
     from .train import file_sha256
 
+    # Options are checked before the data file is read (it may be large).
+    if args.cv and args.models is None:
+        raise InputError("--cv needs --models DIR: the folder written by 'lvquant train' on this data")
+    members = None if args.members is None else _parse_members(args.members)
     dataset = read_lvquan(args.data)
     bar = _progress_bar(dataset.n_subjects, "evaluating", args.json or args.quiet)
     try:
         if args.cv:
-            if args.models is None:
-                raise InputError("--cv needs --models DIR: the folder written by 'lvquant train' on this data")
             sha = file_sha256(args.data) if Path(args.data).is_file() else ""
             result = evaluate_cross_validated(dataset, args.models, sha, phase_method=args.phase_method,
                                               progress=bar.update if bar else None)
         else:
-            members = None if args.members is None else _parse_members(args.members)
             ens = Ensemble.load(args.models, members=members)
             result = evaluate_dataset(dataset, ens, phase_method=args.phase_method, progress=bar.update if bar else None)
             result["models"] = ens.identity
