@@ -23,10 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from lvquant.evaluate import lvquan_metrics
+from lvquant.evaluate import evaluate_dataset, lvquan_metrics
 from lvquant.io.lvquan_mat import read_lvquan
 from lvquant.predict import Ensemble
-from lvquant.train import prepare
 
 KEYS = ("areas_mae_mm2", "dims_mae_mm", "rwt_mae_mm", "phase_error")
 
@@ -39,18 +38,18 @@ def main() -> None:
     ap.add_argument("--subjects", type=int, default=None, help="use the first N subjects (default: all)")
     args = ap.parse_args()
 
-    data = prepare(read_lvquan(args.data))
+    data = read_lvquan(args.data)
     n = data.n_subjects if args.subjects is None else min(args.subjects, data.n_subjects)
     cv = np.load(Path(args.new) / "cv_predictions.npz")["predictions_mm"]
     if cv.shape[0] != data.n_subjects:
         raise SystemExit(f"{args.new} has cross-validated predictions for {cv.shape[0]} subjects, "
                          f"{args.data} holds {data.n_subjects}: not the file it was trained on")
-    old = Ensemble.load(args.old)
-    single = np.stack([old.predict_raw(data.images[s], data.crop_side_mm[s] / data.images.shape[-1]).members[0]
-                       for s in range(n)])
-    truth, phase = data.targets_mm()[:n], data.phase[:n]
-    for name, pred in ((f"{args.old}, network 0", single), (f"{args.new}, cross-validated", cv[:n])):
-        m = lvquan_metrics(pred, truth, phase)
+    first = data.subset(np.arange(n))
+    results = {
+        f"{args.old}, network 0": evaluate_dataset(first, Ensemble.load(args.old, members=[0])),
+        f"{args.new}, cross-validated": lvquan_metrics(cv[:n], first.indices.to_array(), first.phase),
+    }
+    for name, m in results.items():
         print(f"{name} on subjects 0-{n - 1}: " + ", ".join(f"{k} {m[k]:.3f}" for k in KEYS))
 
 
