@@ -1,28 +1,35 @@
 # One command to set up and run the main job, one to set up and run the tests.
 #   make demo   -> creates .venv, installs lvquant, runs it on a bundled example
-#   make test   -> creates .venv, installs lvquant + test tools, runs the suite
+#   make test   -> creates .venv, installs lvquant + training + test tools, runs the suite
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
-STAMP   = $(VENV)/.installed
+# analysis only (ONNX Runtime, no PyTorch) for the demo; training + tests for the suite
+RUN     = $(VENV)/.installed-run
+DEV     = $(VENV)/.installed-dev
 
 .PHONY: venv demo test bench clean
 
-$(STAMP): pyproject.toml
+$(RUN): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -e .
+	touch $(RUN)
+
+$(DEV): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	$(PY) -m pip install --quiet -e '.[train,test]'
+	touch $(RUN) $(DEV)
 
-venv: $(STAMP)
+venv: $(DEV)
 
-demo: $(STAMP)
+demo: $(RUN)
 	$(VENV)/bin/lvquant demo --out lvquant-demo
 
-test: $(STAMP)
+test: $(DEV)
 	$(PY) -m pytest -q
 
-bench: $(STAMP)
+bench: $(DEV)
 	$(PY) benchmarks/run_benchmarks.py
 
 clean:

@@ -21,8 +21,8 @@ import numpy as np
 
 from lvquant.io import read_cine
 from lvquant.measure_cmd import measure_sunnybrook
-from lvquant.pipeline import analyze_cine
-from lvquant.predict import Ensemble
+from lvquant.analysis.pipeline import analyze_cine
+from lvquant.analysis.predict import Ensemble
 
 PATIENTS = [("SCD0000101", "SC-HF-I-1", 5), ("SCD0000201", "SC-HF-I-2", 6)]
 

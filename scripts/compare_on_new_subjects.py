@@ -25,7 +25,7 @@ import numpy as np
 
 from lvquant.evaluate import evaluate_dataset, lvquan_metrics
 from lvquant.io.lvquan_mat import read_lvquan
-from lvquant.predict import Ensemble
+from lvquant.analysis.predict import Ensemble
 
 KEYS = ("areas_mae_mm2", "dims_mae_mm", "rwt_mae_mm", "phase_error")
 

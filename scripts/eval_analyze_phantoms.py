@@ -24,8 +24,8 @@ import numpy as np
 
 from lvquant.errors import LvquantError
 from lvquant.io import read_cine
-from lvquant.pipeline import analyze_cine
-from lvquant.predict import Ensemble
+from lvquant.analysis.pipeline import analyze_cine
+from lvquant.analysis.predict import Ensemble
 
 
 def _circ(d: float, n: int) -> int:

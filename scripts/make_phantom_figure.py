@@ -28,7 +28,7 @@ import pydicom  # noqa: E402
 from scipy import ndimage as ndi  # noqa: E402
 from skimage.draw import polygon2mask  # noqa: E402
 
-from lvquant.convert import equalize_histogram  # noqa: E402
+from lvquant.analysis.convert import equalize_histogram  # noqa: E402
 from lvquant.geometry import polygon_area, polygon_centroid  # noqa: E402
 from lvquant.phantom import generate_subject  # noqa: E402
 
@@ -134,7 +134,7 @@ def main() -> None:
             "mid-ventricular slice at ED and ES, cropped like the phantom\n"
             f"(side {K} x ED epicardial diameter, RV turned to the left, 80 x 80).\n"
             "Right: phantom subjects (seed 2024), ED and ES.\n"
-            "Rows 'equalised': lvquant.convert.equalize_histogram per subject\n"
+            "Rows 'equalised': lvquant.analysis.convert.equalize_histogram per subject\n"
             "(what the network sees).", va="top", fontsize=9)
 
     # Row 4: histograms.

@@ -1,4 +1,4 @@
-"""Measure lvquant.localize on full field-of-view phantom series and on the Sunnybrook patients.
+"""Measure lvquant.analysis.localise on full field-of-view phantom series and on the Sunnybrook patients.
 
 Usage::
 
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from lvquant.errors import LocalisationError
-from lvquant.localize import locate_lv, locate_lv_in_stack
+from lvquant.analysis.localise import locate_lv, locate_lv_in_stack
 
 # (patient folder, contour folder, mid slice in lvquant's order, ED frame, RV direction by eye)
 SUNNYBROOK = [

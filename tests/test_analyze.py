@@ -19,8 +19,8 @@ from lvquant.cli import main
 from lvquant.errors import InputError, LocalisationError
 from lvquant.io import read_cine
 from lvquant.phantom import PhantomConfig, write_dicom_subject
-from lvquant.pipeline import analyze_cine
-from lvquant.predict import Ensemble
+from lvquant.analysis.pipeline import analyze_cine
+from lvquant.analysis.predict import Ensemble
 from lvquant.report import REPORT_FILES
 
 from dicom_fixtures import write_series
@@ -217,7 +217,7 @@ def test_a_given_slice_takes_the_stacks_consensus_centre(tmp_path, ensemble):
     truth = json.loads((folder / "truth.json").read_text())
     cine = read_cine(folder)
     mid = int(np.argmin(np.abs(cine.slice_positions_mm - truth["slice_locations_mm"][truth["mid_slice"]])))
-    a = analyze_cine(cine, slice_index=mid, ensemble=ensemble.first(1))
+    a = analyze_cine(cine, slice_index=mid, ensemble=ensemble.subset([0]))
     assert a.slice["index"] == mid and a.slice["chosen"] == "given"
     error_mm = np.hypot(*np.subtract(a.crop["centre_px"], truth["lv_centre_px"])) * truth["pixel_spacing_mm"][0]
     assert error_mm < 4.0

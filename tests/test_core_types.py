@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from lvquant.cine import Cine
-from lvquant.convert import equalize_histogram
+from lvquant.analysis.convert import equalize_histogram
 from lvquant.errors import InputError, OutputError
 from lvquant.indices import INDEX_NAMES, Indices, mm_to_normalised, normalised_to_mm
 from lvquant.outputs import check_writable_dir, write_text_atomic

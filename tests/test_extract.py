@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lvquant.errors import InputError
-from lvquant.extract import MIN_FRAMES, resample_cycle, to_source_frames
+from lvquant.analysis.extract import MIN_FRAMES, resample_cycle, to_source_frames
 
 
 def _cycle(t: int) -> np.ndarray:
@@ -19,7 +19,7 @@ def _cycle(t: int) -> np.ndarray:
 
 def test_twenty_frames_pass_unchanged():
     x = _cycle(20)
-    c = resample_cycle(x, np.arange(20) * 40.0)
+    c = resample_cycle(x, np.arange(20) * 40.0, 20)
     assert not c.resampled and np.array_equal(c.frames, x)
     assert np.array_equal(c.positions, np.arange(20))
     assert np.array_equal(c.source_times_ms, np.arange(20) * 40.0)
@@ -27,7 +27,7 @@ def test_twenty_frames_pass_unchanged():
 
 @pytest.mark.parametrize("t", [10, 16, 25, 30, 40])
 def test_other_frame_counts_are_resampled_over_the_same_cycle(t):
-    c = resample_cycle(_cycle(t))
+    c = resample_cycle(_cycle(t), None, 20)
     assert c.resampled and c.frames.shape == (20, 4, 4) and c.n_source_frames == t
     # Frame j sits at phase j/20 of the cycle: its value is close to cos(2 pi j / 20).
     expected = np.cos(2 * np.pi * np.arange(20) / 20)
@@ -38,11 +38,11 @@ def test_other_frame_counts_are_resampled_over_the_same_cycle(t):
 
 def test_too_few_frames_are_refused_with_a_clear_message():
     with pytest.raises(InputError, match=f"at least {MIN_FRAMES} frames"):
-        resample_cycle(_cycle(MIN_FRAMES - 1))
+        resample_cycle(_cycle(MIN_FRAMES - 1), None, 20)
     with pytest.raises(InputError, match="1 frame"):
-        resample_cycle(_cycle(1))
+        resample_cycle(_cycle(1), None, 20)
     with pytest.raises(InputError):
-        resample_cycle(np.zeros((20, 8)))
+        resample_cycle(np.zeros((20, 8)), None, 20)
 
 
 @settings(max_examples=40, deadline=None)

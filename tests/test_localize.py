@@ -1,4 +1,4 @@
-"""lvquant.localize: finding the LV in full field-of-view cines, the RV direction, the mid slice, the crop.
+"""lvquant.analysis.localise: finding the LV in full field-of-view cines, the RV direction, the mid slice, the crop.
 
 Truth comes from the phantom's full-FOV series (held-out population seed 31337,
 not used while tuning) and from the two Sunnybrook patients' manual contours
@@ -15,7 +15,8 @@ import pytest
 from scipy import ndimage as ndi
 
 from lvquant.errors import InputError, LocalisationError
-from lvquant.localize import LocaliserConfig, LVLocation, crop_rotated, locate_lv, locate_lv_in_stack
+from lvquant.analysis.convert import crop_rotated
+from lvquant.analysis.localise import LocaliserConfig, LVLocation, locate_lv, locate_lv_in_stack
 
 SEED = 31337
 SUBJECTS = range(8)
@@ -134,7 +135,7 @@ def test_stack_picks_the_mid_slice_of_a_phantom(series):
 def test_stack_mid_rule_bridges_one_slice_gaps(monkeypatch):
     """The LV in slices 1, 2, 4, 5 (not 0, 3): one run 1-5, middle 3 is a gap, so the nearest slice
     with the LV, 2 (lower on a tie), is chosen and its location is returned."""
-    import lvquant.localize as loc_mod
+    import lvquant.analysis.localise as loc_mod
 
     def fake_locate(frames, spacing, cfg):
         if frames[0, 0, 0] < 0:
@@ -355,11 +356,11 @@ def test_crop_outside_the_image_takes_the_edge():
 
 def test_crop_bad_input():
     with pytest.raises(LocalisationError):
-        crop_rotated(np.zeros((50, 50)), (10, 10), 1.0, 20.0, 270.0)
+        crop_rotated(np.zeros((50, 50)), (10, 10), 1.0, 20.0, 270.0, 80)
     with pytest.raises(LocalisationError):
-        crop_rotated(np.zeros((2, 50, 50)), (10, 10), 1.0, -20.0, 270.0)
+        crop_rotated(np.zeros((2, 50, 50)), (10, 10), 1.0, -20.0, 270.0, 80)
     with pytest.raises(LocalisationError):
-        crop_rotated(np.zeros((2, 50, 50)), (np.nan, 10), 1.0, 20.0, 270.0)
+        crop_rotated(np.zeros((2, 50, 50)), (np.nan, 10), 1.0, 20.0, 270.0, 80)
 
 
 def test_crop_of_a_located_phantom_puts_the_rv_left(series, phantom_results):
@@ -369,7 +370,7 @@ def test_crop_of_a_located_phantom_puts_the_rv_left(series, phantom_results):
     loc = phantom_results[2][0]
     sp = s.spacing_mm
     side = 2.5 * 2 * loc.epi_radius_px * sp
-    crops, p = crop_rotated(s.pixels[mid_index(s)], loc.centre_px, sp, side, loc.rv_angle_deg)
+    crops, p = crop_rotated(s.pixels[mid_index(s)], loc.centre_px, sp, side, loc.rv_angle_deg, 80)
     std = crops.std(axis=0)
     c = crops.shape[1] // 2
     ring = np.hypot(*np.mgrid[-c:c, -c:c]) * p

@@ -55,8 +55,8 @@ def analyze_path(path: str, *, out: str | None, slice_index: int | None, series_
         LvquantError subclasses: unreadable input, LV not found, unwritable output...
     """
     from .outputs import check_writable_dir
-    from .pipeline import analyze_cine, analyze_crops
-    from .predict import Ensemble
+    from .analysis.pipeline import analyze_cine, analyze_crops
+    from .analysis.predict import Ensemble
     from .report import result_dict, write_report
 
     p = Path(path)
@@ -119,7 +119,7 @@ def run_demo(out: str, *, figures: bool = True) -> str:
     import tempfile
     import zipfile
 
-    from .weights_io import ModelError
+    from .errors import ModelError
     from .outputs import check_writable_dir
 
     if not DEMO_ZIP.is_file():

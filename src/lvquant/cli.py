@@ -84,12 +84,17 @@ def _warn(warnings: Sequence[str]) -> None:
 
 # -------------------------------------------------------------------------- train
 def _cmd_train(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        raise InputError("training needs PyTorch, which is not installed: pip install 'lvquant[train]'")
     from .io import read_lvquan
-    from .train import TrainConfig, file_sha256, prepare, train_ensemble
+    from .train import TrainConfig, prepare, train_ensemble
+    from .weights_io import sha256_file
 
     dataset = read_lvquan(args.data)
     data = prepare(dataset, description=f"{Path(args.data).name}: {dataset.n_subjects} subjects x {dataset.n_frames} frames",
-                   sha256=file_sha256(args.data) if Path(args.data).is_file() else None)
+                   sha256=sha256_file(args.data) if Path(args.data).is_file() else None)
     overrides = {k: v for k, v in {"epochs": args.epochs, "seed": args.seed, "network": args.network,
                                    "intensity": args.intensity, "threads": args.threads,
                                    "patience": args.patience, "batch_size": args.batch_size, "lr": args.lr,
@@ -126,11 +131,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------- evaluate
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from .analysis.predict import Ensemble
     from .evaluate import evaluate_cross_validated, evaluate_dataset
     from .io import read_lvquan
-    from .predict import Ensemble
     from .tables import to_json
-    from .train import file_sha256
+    from .weights_io import sha256_file
 
     # Options are checked before the data file is read (it may be large).
     if args.cv and args.models is None:
@@ -140,7 +145,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     bar = _progress_bar(dataset.n_subjects, "evaluating", args.json or args.quiet)
     try:
         if args.cv:
-            sha = file_sha256(args.data) if Path(args.data).is_file() else ""
+            sha = sha256_file(args.data) if Path(args.data).is_file() else ""
             result = evaluate_cross_validated(dataset, args.models, sha, phase_method=args.phase_method,
                                               progress=bar.update if bar else None)
         else:
@@ -231,15 +236,13 @@ def _parse_spacing(text: str | None) -> tuple[float, float] | None:
     """'1.5' -> (1.5, 1.5); '1.4,1.6' -> (1.4, 1.6) (row, column spacing in mm)."""
     if text is None:
         return None
+    from .spacing import check_pixel_spacing
+
     try:
         parts = [float(p) for p in text.replace("x", ",").split(",") if p.strip()]
     except ValueError:
         raise InputError(f"--spacing must be a number or two numbers 'ROW,COL' in mm; got {text!r}") from None
-    if len(parts) == 1:
-        parts = parts * 2
-    if len(parts) != 2 or not all(p > 0 and p < 100 for p in parts):
-        raise InputError(f"--spacing must be one or two positive numbers in mm; got {text!r}")
-    return parts[0], parts[1]
+    return check_pixel_spacing(parts, what="--spacing")
 
 
 def build_parser() -> argparse.ArgumentParser:

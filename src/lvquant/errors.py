@@ -45,3 +45,8 @@ class OutputError(LvquantError):
 
 class LocalisationError(InputError):
     """The left ventricle could not be found in a slice (noise, no heart, no contrast...)."""
+
+
+class ModelError(InputError):
+    """A model folder, manifest or weight file is missing, corrupt or inconsistent, or asks for
+    input this version cannot build."""

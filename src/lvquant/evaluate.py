@@ -5,7 +5,7 @@
 * Pearson correlation per index;
 * phase error rate: fraction of frames whose predicted phase differs from the
   truth, the predicted phase coming from the predicted cavity-area curve of each
-  subject through :func:`lvquant.phase.phase_from_curve`.
+  subject through :func:`lvquant.analysis.phase.phase_from_curve`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 
 from .errors import InputError
 from .indices import GROUPS, INDEX_NAMES
-from .phase import phase_from_curve
+from .analysis.phase import phase_from_curve
 
 
 def pearson(a: np.ndarray, b: np.ndarray) -> float:
@@ -104,7 +104,7 @@ def evaluate_cross_validated(dataset: Any, model_dir: Any, data_sha256: str, *, 
     Needs the very data the models were trained on (checked by SHA-256 against
     the manifest), since the folds are defined on its subjects.
     """
-    from .predict import Ensemble
+    from .analysis.predict import Ensemble
 
     ens = Ensemble.load(model_dir)
     training = ens.manifest.get("training", {})
@@ -117,7 +117,7 @@ def evaluate_cross_validated(dataset: Any, model_dir: Any, data_sha256: str, *, 
     models = {int(m["fold"]): i for i, m in enumerate(ens.manifest["models"])}
     pred = np.zeros((dataset.n_subjects, dataset.n_frames, 11))
     for fold, member in models.items():
-        single = Ensemble(ens.networks[member:member + 1], ens.target_mean, ens.target_std, ens.manifest, ens.folder)
+        single = ens.subset([member])
         for s in np.flatnonzero(folds == fold):
             pred[s] = single.predict_raw(dataset.images[s], float(dataset.pixel_size_mm[s])).mean.to_array()
             if progress:

@@ -90,6 +90,7 @@ from skimage import measure as skmeasure
 
 from .errors import ContourError, InputError, MaskError
 from .indices import SEGMENTS, Indices
+from .spacing import check_pixel_spacing
 
 __all__ = [
     "SECTORS_DEG",
@@ -323,18 +324,6 @@ def indices_from_radii(r_endo: np.ndarray, r_epi: np.ndarray | None, angles_deg:
 # ------------------------------------------------------------------------ input
 
 
-def _spacing(spacing_mm: Any) -> tuple[float, float]:
-    try:
-        s = np.asarray(spacing_mm, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputError(f"pixel spacing must be one number or (row, column) in mm; got {spacing_mm!r}") from None
-    if s.ndim == 0:
-        s = np.array([s, s])
-    if s.shape != (2,) or not np.all(np.isfinite(s)) or np.any(s <= 0):
-        raise InputError(f"pixel spacing must be one positive number or (row, column) in mm; got {spacing_mm!r}")
-    return float(s[0]), float(s[1])
-
-
 def _as_binary(a: Any, name: str) -> np.ndarray:
     try:
         arr = np.asarray(a)
@@ -544,7 +533,7 @@ def measure_masks(
     InputError
         Bad ``spacing_mm``, ``n_rays`` or ``area_method``.
     """
-    dy, dx = _spacing(spacing_mm)
+    dy, dx = check_pixel_spacing(spacing_mm)
     n_rays = _check_n_rays(n_rays)
     if area_method not in ("pixels", "contour"):
         raise InputError(f"area_method must be 'pixels' or 'contour'; got {area_method!r}")
@@ -619,7 +608,7 @@ def measure_contours(
         Fewer than 3 points, NaN, zero area, a centroid outside the cavity, or
         an epicardium that does not enclose the endocardium.
     """
-    dy, dx = _spacing(spacing_mm)
+    dy, dx = check_pixel_spacing(spacing_mm)
     n_rays = _check_n_rays(n_rays)
     warnings: list[str] = []
     scale = np.array([dy, dx])

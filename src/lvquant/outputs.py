@@ -7,9 +7,11 @@ half-way (or Ctrl-C) never leaves a half-written result behind.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 from .errors import OutputError
 
@@ -36,8 +38,15 @@ def check_writable_dir(folder: str | os.PathLike, *, create: bool = True) -> Pat
     return path
 
 
-def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temporary file + rename).
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
+    """A temporary file beside ``path``, moved onto ``path`` when the block succeeds.
+
+    The one atomic writer of lvquant: write the content to the yielded path
+    (any library may write it); on success it gets the usual permissions
+    (``0666`` less the umask; ``mkstemp`` makes ``0600``) and is renamed onto
+    ``path`` in one step. On any error, or Ctrl-C, the temporary file is
+    removed and ``path`` is left as it was.
 
     Raises:
         OutputError: the folder does not exist or cannot be written.
@@ -48,22 +57,26 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
         raise OutputError(f"cannot write {path}: folder {folder} does not exist")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+        os.close(fd)
     except OSError as exc:
         raise OutputError(f"cannot write in {folder}: {exc.strerror or exc}") from None
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+        yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException as exc:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         if isinstance(exc, OSError):
             raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
         raise
-    return path
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_file`)."""
+    with atomic_file(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
 
 
 def _umask() -> int:

@@ -3,7 +3,7 @@
 Everything is rendered in memory first and then written file by file
 atomically; if any write fails, the files already written by this call are
 removed, so an output folder never holds a half report. Nothing
-patient-identifying is written: the :class:`~lvquant.pipeline.Analysis`
+patient-identifying is written: the :class:`~lvquant.analysis.pipeline.Analysis`
 carries no names, IDs or dates.
 """
 
@@ -20,7 +20,7 @@ import numpy as np
 from .errors import OutputError
 from .indices import INDEX_NAMES, SEGMENTS, Indices
 from .outputs import check_writable_dir, write_bytes_atomic
-from .pipeline import Analysis
+from .analysis.pipeline import Analysis
 from .raster import Canvas, LineChart, hex_color
 from .tables import INDEX_COLUMNS, index_rows, to_csv, to_json
 

@@ -3,16 +3,18 @@
 The steps, each rerunnable on its own (MONAI / nnU-Net style, files between):
 
 1. :func:`prepare` turns a labelled LVQuan-layout dataset into training arrays:
-   raw 80×80 crops, targets in normalised units (lengths / crop side, areas /
+   raw crops (80 × 80 for LVQuan data), targets in normalised units (lengths / crop side, areas /
    crop side²), true phases.
 2. :func:`make_folds` splits subjects into folds (K-means-stratified, the
    method's, or contiguous blocks); written to ``folds.json``.
 3. :func:`train_fold` trains one network on all folds but one, validating on
    the held-out fold with early stopping. A checkpoint is written after every
    epoch, so an interrupted run resumes where it stopped.
-4. :func:`train_ensemble` runs the folds and writes ``fold_k.safetensors`` plus
-   ``manifest.json`` (architecture, data, split, seed, epochs, validation
-   metrics) and the cross-validated predictions ``cv_predictions.npz``.
+4. :func:`train_ensemble` runs the folds and writes ``fold_k.safetensors``,
+   the inference graph ``ensemble.onnx`` (:mod:`lvquant.nets.export`), and
+   ``manifest.json`` (architecture, the input spec the crops were cut with,
+   data, split, seed, epochs, validation metrics) and the cross-validated
+   predictions ``cv_predictions.npz``.
 
 Augmentation keeps labels exactly true: zoom (normalised lengths scale by the
 zoom, areas by its square), shifts (indices are translation invariant), an
@@ -27,7 +29,6 @@ a resumed run is identical to an uninterrupted one on the same machine.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -41,14 +42,17 @@ import torch
 from scipy import ndimage as ndi
 
 from . import __version__
-from .convert import INTENSITY_METHODS, normalize_intensity
+from .analysis.convert import normalize_intensity
+from .analysis.spec import INTENSITY_METHODS, InputSpec
 from .errors import InputError
 from .evaluate import lvquan_metrics
 from .folds import contiguous_folds, kmeans_folds, subject_descriptors
 from .indices import normalised_to_mm
-from .nets.dla import DLA_VARIANTS, INPUT_SIZE, create_dla
-from .outputs import check_writable_dir, write_text_atomic
-from .weights_io import MANIFEST_FORMAT, load_state, read_manifest, save_state, sha256_file, write_manifest
+from .nets.dla import DLA_VARIANTS, create_dla
+from .nets.export import OPSET, build_graph, export_onnx
+from .outputs import atomic_file, check_writable_dir, write_text_atomic
+from .weights_io import (MANIFEST_FORMAT, ONNX_NAME, load_state, read_manifest, save_state, sha256_file,
+                         write_manifest)
 
 SPLITS = ("kmeans", "contiguous")
 #: Target permutation of a vertical flip (θ -> 180° - θ): D1<->D3, RWT IS<->AS, I<->A, IL<->AL.
@@ -73,7 +77,7 @@ class TrainConfig:
         intensity: ``"equalize"`` (the method) or ``"percentile"`` (ablation).
         augment: label-preserving augmentation on/off.
         zoom: range of the random zoom factor.
-        shift_px: largest random shift (pixels of the 80×80 crop).
+        shift_px: largest random shift (pixels of the crop).
         flip: random vertical flips with label permutation.
         noise: range of Rician noise sigma, relative to the crop's 99th percentile.
         bias: amplitude of the smooth multiplicative bias field (log scale).
@@ -120,12 +124,14 @@ class TrainingData:
     """Training arrays of S subjects × T frames.
 
     Attributes:
-        images: (S, T, 80, 80) float32 raw crops (any intensity scale).
+        images: (S, T, P, P) float32 raw crops (any intensity scale), P a multiple of 16.
         targets: (S, T, 11) normalised indices (lengths / crop side, areas / side²).
-        crop_side_mm: (S,) crop side in mm, ``80 × effective pixel size``.
+        crop_side_mm: (S,) crop side in mm, ``P × effective pixel size``.
         phase: (S, T) int true phase, or None.
         description: what the data are (file name, subjects), for the manifest.
         sha256: checksum of the source file, when read from a file.
+        input_spec: how the crops were cut (the analysis will cut its crops the
+            same way); default: the method's spec with side P.
     """
 
     images: np.ndarray
@@ -134,11 +140,16 @@ class TrainingData:
     phase: np.ndarray | None = None
     description: str = ""
     sha256: str | None = None
+    input_spec: InputSpec | None = None
 
     def __post_init__(self) -> None:
+        if self.images.ndim != 4 or self.images.shape[2] != self.images.shape[3] or self.images.shape[2] % 16:
+            raise InputError(f"training crops must be (subjects, frames, P, P) with P a multiple of 16; "
+                             f"got shape {self.images.shape}")
         s, t = self.images.shape[:2]
-        if self.images.shape[2:] != (INPUT_SIZE, INPUT_SIZE):
-            raise InputError(f"training crops must be {INPUT_SIZE}×{INPUT_SIZE}; got {self.images.shape[2:]}")
+        if self.input_spec is not None and self.input_spec.crop_pixels != self.images.shape[2]:
+            raise InputError(f"the crops are {self.images.shape[2]} pixels wide; their input spec says "
+                             f"{self.input_spec.crop_pixels}")
         if self.targets.shape != (s, t, 11) or self.crop_side_mm.shape != (s,):
             raise InputError("training labels do not match the images (subjects × frames × 11 expected)")
         if not (np.all(np.isfinite(self.images)) and np.all(np.isfinite(self.targets))):
@@ -147,6 +158,15 @@ class TrainingData:
     @property
     def n_subjects(self) -> int:
         return int(self.images.shape[0])
+
+    @property
+    def crop_pixels(self) -> int:
+        return int(self.images.shape[2])
+
+    def spec_for(self, cfg: TrainConfig) -> InputSpec:
+        """The input spec of networks trained on these crops with ``cfg`` (its intensity method)."""
+        base = self.input_spec if self.input_spec is not None else InputSpec(crop_pixels=self.crop_pixels)
+        return replace(base, intensity=cfg.intensity)
 
     def targets_mm(self) -> np.ndarray:
         return normalised_to_mm(self.targets, self.crop_side_mm[:, None])
@@ -157,7 +177,7 @@ def prepare(dataset: Any, *, description: str = "", sha256: str | None = None) -
     if not getattr(dataset, "has_labels", False):
         raise InputError("the dataset has no labels (areas, dims, rwt): it cannot be used for training or evaluation")
     images = np.asarray(dataset.images, dtype=np.float32)
-    side = INPUT_SIZE * np.asarray(dataset.pixel_size_mm, dtype=np.float64)
+    side = images.shape[-1] * np.asarray(dataset.pixel_size_mm, dtype=np.float64)
     from .indices import mm_to_normalised
 
     targets = mm_to_normalised(dataset.indices.to_array(), side[:, None])
@@ -185,7 +205,7 @@ def augment_subject(frames: np.ndarray, targets: np.ndarray, rng: np.random.Gene
     """Label-preserving augmentation of one subject's raw crops.
 
     Args:
-        frames: (T, 80, 80) raw crops.
+        frames: (T, P, P) raw crops.
         targets: (T, 11) normalised indices.
 
     Returns:
@@ -259,7 +279,8 @@ def _standardise(data: TrainingData) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _normalised_stacks(data: TrainingData, subjects: np.ndarray, cfg: TrainConfig) -> np.ndarray:
-    return np.stack([normalize_intensity(data.images[s], cfg.intensity) for s in subjects]) if len(subjects) else np.zeros((0,))
+    spec = data.spec_for(cfg)
+    return np.stack([normalize_intensity(data.images[s], spec) for s in subjects]) if len(subjects) else np.zeros((0,))
 
 
 def train_fold(data: TrainingData, train_subjects: np.ndarray, val_subjects: np.ndarray, cfg: TrainConfig, *,
@@ -284,14 +305,15 @@ def train_fold(data: TrainingData, train_subjects: np.ndarray, val_subjects: np.
         raise InputError("a subject cannot be in both the training and the validation set")
     torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
     torch.manual_seed(cfg.seed * 1009 + fold)
-    net = create_dla(cfg.network)
+    net = create_dla(cfg.network, data.crop_pixels)
     if init_state is not None:
         net.load_state_dict(init_state)
     params = list(net.parameters())
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     mean_t = torch.tensor(target_mean, dtype=torch.float32)
     std_t = torch.tensor(target_std, dtype=torch.float32)
-    val_x = torch.from_numpy(_normalised_stacks(data, val_subjects, cfg).reshape(-1, 1, INPUT_SIZE, INPUT_SIZE)) \
+    p = data.crop_pixels
+    val_x = torch.from_numpy(_normalised_stacks(data, val_subjects, cfg).reshape(-1, 1, p, p)) \
         if len(val_subjects) else None
     val_y = torch.from_numpy(((data.targets[val_subjects].reshape(-1, 11) - target_mean) / target_std).astype(np.float32))
     train_static = None if cfg.augment else _normalised_stacks(data, train_subjects, cfg)
@@ -354,17 +376,19 @@ def train_fold(data: TrainingData, train_subjects: np.ndarray, val_subjects: np.
 
 def _epoch_arrays(data: TrainingData, subjects: np.ndarray, cfg: TrainConfig, rng: np.random.Generator,
                   static: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """One epoch's training frames: (S·T, 80, 80) normalised crops and (S·T, 11) targets, float32.
+    """One epoch's training frames: (S·T, P, P) normalised crops and (S·T, 11) targets, float32.
 
     With augmentation on, each subject gets a fresh random transform (the same
     for all its frames) before intensity normalisation.
     """
     if static is not None:
-        return static.reshape(-1, INPUT_SIZE, INPUT_SIZE), data.targets[subjects].reshape(-1, 11).astype(np.float32)
+        p = data.crop_pixels
+        return static.reshape(-1, p, p), data.targets[subjects].reshape(-1, 11).astype(np.float32)
+    spec = data.spec_for(cfg)
     xs, ys = [], []
     for s in subjects:
         frames, targets = augment_subject(data.images[s], data.targets[s], rng, cfg)
-        xs.append(normalize_intensity(frames, cfg.intensity))
+        xs.append(normalize_intensity(frames, spec))
         ys.append(targets)
     return np.concatenate(xs).astype(np.float32, copy=False), np.concatenate(ys).astype(np.float32, copy=False)
 
@@ -384,10 +408,11 @@ def predict_subjects(net: torch.nn.Module, data: TrainingData, subjects: np.ndar
                      target_mean: np.ndarray, target_std: np.ndarray) -> np.ndarray:
     """(len(subjects), T, 11) normalised predictions of one network."""
     net.eval()
+    spec = data.spec_for(cfg)
     out = []
     with torch.inference_mode():
         for s in subjects:
-            x = torch.from_numpy(normalize_intensity(data.images[s], cfg.intensity)[:, None])
+            x = torch.from_numpy(normalize_intensity(data.images[s], spec)[:, None])
             out.append(net(x).double().numpy() * target_std + target_mean)
     return np.stack(out) if out else np.zeros((0, data.images.shape[1], 11))
 
@@ -403,6 +428,10 @@ def _init_ensemble(folder: str | Path, cfg: TrainConfig, data: TrainingData, fol
     manifest = read_manifest(folder)
     if manifest["network"] != cfg.network:
         raise InputError(f"--init {folder} holds {manifest['network']} networks, not {cfg.network}")
+    init_spec = InputSpec.from_dict(manifest["input_spec"])
+    if init_spec.crop_pixels != data.crop_pixels:
+        raise InputError(f"--init {folder} holds networks for {init_spec.crop_pixels}-pixel crops; "
+                         f"these crops are {data.crop_pixels} pixels wide")
     models = sorted(manifest["models"], key=lambda m: m["fold"])
     n_folds = int(folds.max()) + 1
     if len(models) != n_folds:
@@ -439,6 +468,7 @@ def train_ensemble(data: TrainingData, out_dir: str | Path, *, n_folds: int = 5,
         The manifest written to ``out_dir/manifest.json``.
     """
     cfg = config or TrainConfig()
+    spec = data.spec_for(cfg)
     if n_folds < 2:
         raise InputError("cross-validation needs at least 2 folds")
     if data.n_subjects < n_folds:
@@ -461,13 +491,13 @@ def train_ensemble(data: TrainingData, out_dir: str | Path, *, n_folds: int = 5,
 
     t0 = time.perf_counter()
     cv_pred = np.zeros_like(data.targets)
-    models = []
+    models, states = [], []
     for k in range(n_folds):
         val = np.flatnonzero(folds == k)
         train = np.flatnonzero(folds != k)
         weights = out / f"fold_{k}.safetensors"
         info_path = out / f"fold_{k}.json"
-        net = create_dla(cfg.network)
+        net = create_dla(cfg.network, data.crop_pixels)
         if weights.is_file() and info_path.is_file():
             info = json.loads(info_path.read_text())
             net.load_state_dict(load_state(weights, info["sha256"]))
@@ -490,18 +520,21 @@ def train_ensemble(data: TrainingData, out_dir: str | Path, *, n_folds: int = 5,
                 (out / f"fold_{k}{suffix}").unlink(missing_ok=True)
         cv_pred[val] = predict_subjects(net, data, val, cfg, mean, std)
         models.append(info)
+        states.append({k: v.detach().clone() for k, v in net.state_dict().items()})
 
     cv_mm = normalised_to_mm(cv_pred, data.crop_side_mm[:, None])
     cv_metrics = lvquan_metrics(cv_mm, data.targets_mm(), data.phase)
     np.savez(out / "cv_predictions.npz", predictions_mm=cv_mm, folds=folds)
+    inference = write_inference_graph(out, states, cfg.network, spec, mean, std)
     manifest = {
         "format": MANIFEST_FORMAT,
         "name": name,
         "lvquant_version": __version__,
         "network": cfg.network,
         "network_config": asdict(DLA_VARIANTS[cfg.network]),
-        "input": {"size": INPUT_SIZE, "intensity": cfg.intensity},
-        "targets": {"unit": "normalised: lengths / crop side, areas / crop side^2 (crop side = 80 x pixel size)",
+        "input_spec": spec.to_dict(),
+        "inference": inference,
+        "targets": {"unit": "normalised: lengths / crop side, areas / crop side^2 (crop side = crop_pixels x pixel size)",
                     "order": ["A1", "A2", "D1", "D2", "D3", "RWT1", "RWT2", "RWT3", "RWT4", "RWT5", "RWT6"],
                     "mean": mean.tolist(), "std": std.tolist()},
         "models": models,
@@ -521,14 +554,16 @@ def train_ensemble(data: TrainingData, out_dir: str | Path, *, n_folds: int = 5,
     return manifest
 
 
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a data file (recorded in manifests)."""
-    return sha256_file(path)
-
-
-def data_fingerprint(data: TrainingData) -> str:
-    """SHA-256 of the arrays themselves (when no file is involved)."""
-    h = hashlib.sha256()
-    for a in (data.images, data.targets, data.crop_side_mm):
-        h.update(np.ascontiguousarray(a).tobytes())
-    return h.hexdigest()
+def write_inference_graph(folder: Path, states: list[dict[str, torch.Tensor]], network: str, spec: InputSpec,
+                          target_mean: np.ndarray, target_std: np.ndarray) -> dict[str, Any]:
+    """Export the N trained networks as ``folder/ensemble.onnx``; returns the manifest's ``inference`` entry."""
+    graph = build_graph(states, DLA_VARIANTS[network], spec.crop_pixels, target_mean, target_std)
+    path = Path(folder) / ONNX_NAME
+    with atomic_file(path) as tmp:
+        export_onnx(graph, spec.crop_pixels, tmp)
+    return {
+        "file": ONNX_NAME, "sha256": sha256_file(path), "engine": "onnxruntime", "opset": OPSET,
+        "input": f"crops: float32 (batch, {spec.crop_pixels}, {spec.crop_pixels}), normalised as input_spec says",
+        "output": f"members: float32 ({len(states)}, batch, 11), every model's indices in normalised units "
+                  "(lengths / crop side, areas / crop side^2), in the order of targets.order",
+    }

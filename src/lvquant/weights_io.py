@@ -1,13 +1,17 @@
-"""Model files: safetensors tensors + a JSON manifest (never pickle).
+"""Model files: safetensors tensors, one ONNX graph and a JSON manifest (never pickle).
 
 A model folder holds::
 
-    manifest.json          what the ensemble is and how it was trained
-    fold_0.safetensors     one network's state (parameters and BN buffers)
-    ...
+    manifest.json          what the ensemble is, what input it expects
+                           (``input_spec``), how and on what it was trained
+    fold_0.safetensors     one network's training state (parameters and BN
+    ...                    buffers): for fine-tuning and PyTorch evaluation
+    ensemble.onnx          the N networks as one inference graph (ONNX
+                           Runtime): crops in, every member's indices out
 
-Loading reads tensors only (safetensors cannot run code) and checks each file's
-SHA-256 against the manifest, so a swapped or truncated file is refused.
+Neither format can run code when loaded (safetensors holds tensors only; ONNX
+is a protobuf graph of standard operators). Every file's SHA-256 is checked
+against the manifest, so a swapped or truncated file is refused.
 """
 
 from __future__ import annotations
@@ -19,17 +23,20 @@ from typing import TYPE_CHECKING, Any
 
 from safetensors import SafetensorError
 
-if TYPE_CHECKING:  # only for annotations: loading weights for NumPy inference must not import torch
+if TYPE_CHECKING:  # only for annotations: reading a manifest for inference must not import torch
     import torch
 
-from .errors import InputError, OutputError
+from .errors import ModelError, OutputError
 
 MANIFEST_NAME = "manifest.json"
-MANIFEST_FORMAT = "lvquant-ensemble/1"
+MANIFEST_FORMAT = "lvquant-ensemble/2"
+#: Name of the inference graph in a model folder.
+ONNX_NAME = "ensemble.onnx"
 
 
-class ModelError(InputError):
-    """A model folder, manifest or weight file is missing, corrupt or inconsistent."""
+def sha256_bytes(data: bytes) -> str:
+    """SHA-256 of bytes in memory, hex."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def sha256_file(path: str | Path) -> str:
@@ -44,27 +51,21 @@ def save_state(state: "dict[str, torch.Tensor]", path: str | Path, metadata: dic
     """Write tensors to ``path`` (via a temporary file) and return the file's SHA-256."""
     from safetensors.torch import save_file
 
+    from .outputs import atomic_file
+
     path = Path(path)
-    tmp = path.with_name(path.name + ".part")
-    try:
-        save_file({k: v.detach().contiguous().cpu() for k, v in state.items()}, str(tmp), metadata=metadata)
-        tmp.replace(path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"cannot write model file {path}: {exc.strerror or exc}") from None
+    with atomic_file(path) as tmp:
+        try:
+            save_file({k: v.detach().contiguous().cpu() for k, v in state.items()}, str(tmp), metadata=metadata)
+        except (OSError, SafetensorError) as exc:  # safetensors reports a full disk as its own error
+            raise OutputError(f"cannot write model file {path}: {getattr(exc, 'strerror', None) or exc}") from None
     return sha256_file(path)
 
 
-def load_state(path: str | Path, expected_sha256: str | None = None, *, numpy: bool = False) -> dict[str, Any]:
-    """Read tensors from a safetensors file, optionally checking its SHA-256.
+def load_state(path: str | Path, expected_sha256: str | None = None) -> "dict[str, torch.Tensor]":
+    """Read a network's training state (``torch.Tensor`` each) from a safetensors file, checking its SHA-256."""
+    from safetensors.torch import load_file
 
-    With ``numpy=True`` the tensors come back as NumPy arrays and PyTorch is
-    not imported (fast inference start-up); otherwise as ``torch.Tensor``.
-    """
-    if numpy:
-        from safetensors.numpy import load_file
-    else:
-        from safetensors.torch import load_file
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"model file {path} is missing")
@@ -91,9 +92,12 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
         manifest = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise ModelError(f"{path} is not valid JSON ({exc})") from None
+    if isinstance(manifest, dict) and manifest.get("format") == "lvquant-ensemble/1":
+        raise ModelError(f"{path} was written by an older lvquant (no inference graph, no input spec): "
+                         f"upgrade the folder with 'python scripts/upgrade_model_folder.py {folder}'")
     if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
         raise ModelError(f"{path} is not an lvquant ensemble manifest (format {MANIFEST_FORMAT!r} expected)")
-    for key in ("network", "network_config", "targets", "models"):
+    for key in ("network", "network_config", "targets", "models", "input_spec", "inference"):
         if key not in manifest:
             raise ModelError(f"{path} lacks the {key!r} entry")
     if not manifest["models"]:

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..cine import Cine, SourceInfo
 from ..errors import DicomError
+from ..spacing import check_pixel_spacing
 from .quiet import quiet_library
 
 __all__ = ["SLICE_TOLERANCE_MM", "SeriesSummary", "dicom_layout", "list_dicom_series", "read_dicom"]
@@ -707,21 +708,10 @@ def _arrange(images: list[_Image]) -> _Layout:
 
 
 # --------------------------------------------------------------------------- spacing
-def _user_spacing(spacing_mm: float | Sequence[float]) -> tuple[float, float]:
-    """``spacing_mm`` as (row, column) mm; one number means square pixels."""
-    try:
-        vals = [float(spacing_mm)] * 2 if np.isscalar(spacing_mm) else [float(v) for v in spacing_mm]  # type: ignore[arg-type,union-attr]
-    except (TypeError, ValueError):
-        vals = []
-    if len(vals) != 2 or not all(np.isfinite(v) and v > 0 for v in vals):
-        raise DicomError(f"pixel spacing must be one or two positive numbers in mm; got {spacing_mm!r}")
-    return (vals[0], vals[1])
-
-
 def _series_spacing(layout: _Layout, spacing_mm: Any) -> tuple[tuple[float, float], str]:
     """Pixel spacing (row, column) in mm and its source (``"header"`` or ``"argument"``)."""
     if spacing_mm is not None:
-        return _user_spacing(spacing_mm), "argument"
+        return check_pixel_spacing(spacing_mm, error=DicomError), "argument"
     flat = [im for g in layout.images for im in g]
     missing = next((im for im in flat if im.spacing is None), None)
     if missing is not None:

@@ -34,7 +34,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,8 +42,9 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 from ..cine import Cine, SourceInfo
-from ..errors import InputError, MatFileError, OutputError
+from ..errors import InputError, MatFileError
 from ..indices import Indices, mm_to_normalised, normalised_to_mm
+from ..outputs import atomic_file
 
 __all__ = [
     "CROP_SIDE_PX",
@@ -930,28 +930,6 @@ def _matlab_arrays(dataset: LVQuanDataset, images_key: str | None) -> dict[str, 
     return out
 
 
-@contextlib.contextmanager
-def _atomic(path: Path) -> Iterator[Path]:
-    """A temporary file beside ``path``, renamed onto it when the block succeeds."""
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise OutputError(f"cannot write {path}: folder {folder} does not exist")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
-        os.close(fd)
-    except OSError as exc:
-        raise OutputError(f"cannot write in {folder}: {exc.strerror or exc}") from None
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-        raise
-
-
 def _matlab73_header() -> bytes:
     text = (f"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: {time.strftime('%a %b %d %H:%M:%S %Y')} "
             "HDF5 schema 1.00 .")
@@ -998,7 +976,7 @@ def write_lvquan_mat(dataset: LVQuanDataset, path: str | os.PathLike, *, version
         raise InputError(f"version must be '5' or '7.3'; got {version!r}")
     arrays = _matlab_arrays(dataset, images_key)
     path = Path(path)
-    with _atomic(path) as tmp:
+    with atomic_file(path) as tmp:
         if version == "5":
             import scipy.io
 
@@ -1049,7 +1027,7 @@ def write_lvquan_npz(dataset: LVQuanDataset, path: str | os.PathLike, *, images_
     key = next(k for k in IMAGE_KEYS if k in arrays)
     arrays[key] = arrays[key].astype(np.float32)
     path = Path(path)
-    with _atomic(path) as tmp:
+    with atomic_file(path) as tmp:
         with open(tmp, "wb") as fh:
             np.savez_compressed(fh, **arrays)
     return path

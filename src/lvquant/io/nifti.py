@@ -33,6 +33,7 @@ import numpy as np
 
 from ..cine import Cine, SourceInfo
 from ..errors import NiftiError
+from ..spacing import check_pixel_spacing
 from .quiet import quiet_library
 
 __all__ = ["read_nifti"]
@@ -138,13 +139,7 @@ def _units(header: Any) -> tuple[float, float | None, list[str]]:
 def _spacing(header: Any, to_mm: float, spacing_mm: Any, path: Path) -> tuple[float, float]:
     """(row, column) spacing in mm: (pixdim[2], pixdim[1]) unless given."""
     if spacing_mm is not None:
-        try:
-            vals = [float(spacing_mm)] * 2 if np.isscalar(spacing_mm) else [float(v) for v in spacing_mm]
-        except (TypeError, ValueError):
-            vals = []
-        if len(vals) != 2 or not all(np.isfinite(v) and v > 0 for v in vals):
-            raise NiftiError(f"pixel spacing must be one or two positive numbers in mm; got {spacing_mm!r}")
-        return vals[0], vals[1]
+        return check_pixel_spacing(spacing_mm, error=NiftiError)
     pixdim = header["pixdim"]
     col, row = float(pixdim[1]) * to_mm, float(pixdim[2]) * to_mm
     if not (np.isfinite(row) and np.isfinite(col) and row > 0 and col > 0):

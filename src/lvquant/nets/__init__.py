@@ -1,12 +1,14 @@
-"""Networks used by lvquant (created by name, see :func:`lvquant.nets.dla.create_dla`).
+"""Networks used by lvquant (PyTorch; training only).
 
-:mod:`lvquant.nets.config` (variant table) and :mod:`lvquant.nets.numpy_dla`
-(inference with NumPy) do not import PyTorch; :mod:`lvquant.nets.dla` does.
+:mod:`lvquant.nets.config` (the variant table) does not import PyTorch;
+:mod:`lvquant.nets.dla` (the network) and :mod:`lvquant.nets.export` (the ONNX
+inference graph) do. The analysis runs the exported graph on ONNX Runtime and
+imports neither.
 """
 
-from .config import DLA_VARIANTS, INPUT_SIZE, N_OUTPUTS, DLAConfig
+from .config import DLA_VARIANTS, N_OUTPUTS, DLAConfig
 
-__all__ = ["DLA", "DLAConfig", "DLA_VARIANTS", "INPUT_SIZE", "N_OUTPUTS", "create_dla", "fuse_for_inference"]
+__all__ = ["DLA", "DLAConfig", "DLA_VARIANTS", "N_OUTPUTS", "create_dla", "fuse_for_inference"]
 
 
 def __getattr__(name: str):

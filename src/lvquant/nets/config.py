@@ -1,11 +1,9 @@
-"""Depths and widths of the DLA variants (no PyTorch import: also used by the NumPy inference)."""
+"""Depths and widths of the DLA variants (no PyTorch import: manifests are read without it)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: Input side the networks are built for (pixels).
-INPUT_SIZE = 80
 #: Number of regressed outputs (A1, A2, D1-D3, RWT1-6, normalised).
 N_OUTPUTS = 11
 

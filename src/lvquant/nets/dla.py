@@ -1,4 +1,4 @@
-"""Deep Layer Aggregation (Yu, Wang, Shelhamer, Darrell, CVPR 2018) for 80×80 regression.
+"""Deep Layer Aggregation (Yu, Wang, Shelhamer, Darrell, CVPR 2018) for LV-crop regression.
 
 Our own PyTorch implementation, sized for one-channel 80×80 crops and a
 regression head of the 11 normalised LV indices.
@@ -32,7 +32,11 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from .config import DLA_VARIANTS, DLAConfig, INPUT_SIZE, N_OUTPUTS
+from ..analysis.spec import InputSpec
+from .config import DLA_VARIANTS, DLAConfig, N_OUTPUTS
+
+#: Crop side of the method's input spec (the default of :func:`create_dla`).
+_DEFAULT_INPUT = InputSpec().crop_pixels
 
 def _conv_bn(cin: int, cout: int, kernel: int = 3, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(
@@ -158,10 +162,20 @@ class IDAHead(nn.Module):
 
 
 class DLA(nn.Module):
-    """DLA regressor: (B, 1, 80, 80) equalised crops -> (B, 11) normalised indices."""
+    """DLA regressor: (B, 1, S, S) equalised crops -> (B, 11) standardised normalised indices.
 
-    def __init__(self, config: DLAConfig, n_outputs: int = N_OUTPUTS, in_channels: int = 1) -> None:
+    Args:
+        config: depths and widths.
+        input_size: crop side S in pixels (the model's :class:`~lvquant.analysis.spec.InputSpec`
+            ``crop_pixels``); a multiple of 16.
+    """
+
+    def __init__(self, config: DLAConfig, input_size: int = _DEFAULT_INPUT, n_outputs: int = N_OUTPUTS,
+                 in_channels: int = 1) -> None:
         super().__init__()
+        if input_size % 16:
+            raise ValueError(f"the DLA needs a crop side that is a multiple of 16; got {input_size}")
+        self.input_size = input_size
         lv, ch = config.levels, config.channels
         self.config = config
         self.base = _conv_bn(in_channels, ch[0], kernel=5)
@@ -171,7 +185,7 @@ class DLA(nn.Module):
         self.level2 = Tree(lv[2], ch[2], ch[3], stride=2, level_root=False)
         self.level3 = Tree(lv[3], ch[3], ch[4], stride=2, level_root=True)
         self.level4 = Tree(lv[4], ch[4], ch[5], stride=2, level_root=True)
-        final = INPUT_SIZE // 16
+        final = input_size // 16
         self.head = IDAHead([ch[2], ch[3], ch[4], ch[5]], config.head_channels, config.hidden, n_outputs,
                             config.dropout, final)
         self._init_weights()
@@ -188,7 +202,7 @@ class DLA(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (B, 1, 80, 80) float -> (B, 11)."""
+        """x: (B, 1, S, S) float -> (B, 11)."""
         x = self.level0(self.base(x))
         s1 = self.level1(x)
         s2 = self.level2(s1)
@@ -230,8 +244,8 @@ def fuse_for_inference(model: DLA) -> DLA:
     return model
 
 
-def create_dla(name: str = "dla-small", **overrides) -> DLA:
-    """Create a DLA regressor by variant name (see :data:`DLA_VARIANTS`).
+def create_dla(name: str = "dla-small", input_size: int = _DEFAULT_INPUT, **overrides) -> DLA:
+    """Create a DLA regressor by variant name (see :data:`DLA_VARIANTS`) for crops of side ``input_size``.
 
     Keyword overrides replace fields of the variant's :class:`DLAConfig`.
     """
@@ -240,4 +254,4 @@ def create_dla(name: str = "dla-small", **overrides) -> DLA:
     cfg = DLA_VARIANTS[name]
     if overrides:
         cfg = DLAConfig(**{**asdict(cfg), **overrides})
-    return DLA(cfg)
+    return DLA(cfg, input_size)

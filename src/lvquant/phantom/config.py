@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..analysis.spec import InputSpec
 from ..errors import InputError
+
+#: The method's input spec: the phantom's LVQuan crops are cut as the analysis cuts its crops.
+_SPEC = InputSpec()
 
 #: Heart types and their default share of the population.
 PATHOLOGIES: tuple[str, ...] = ("healthy", "hypertrophic", "dilated", "infarct")
@@ -51,13 +55,13 @@ class PhantomConfig:
         above (toward the base) the mid-ventricular slice in a DICOM series.
     """
 
-    n_frames: int = 20
-    crop_size: int = 80
+    n_frames: int = _SPEC.frames_per_cycle
+    crop_size: int = _SPEC.crop_pixels
     pathology_mix: dict[str, float] = field(
         default_factory=lambda: {"healthy": 0.40, "hypertrophic": 0.15, "dilated": 0.20, "infarct": 0.25}
     )
     spacing_mm: tuple[float, float] = (1.2, 2.0)
-    crop_scale: tuple[float, float] = (2.2, 2.8)
+    crop_scale: tuple[float, float] = (_SPEC.crop_scale - 0.3, _SPEC.crop_scale + 0.3)
     crop_jitter_mm: float = 2.0
     crop_rotation_deg: float = 8.0
     heart_rotation_deg: float = 40.0

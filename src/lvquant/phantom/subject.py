@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import ndimage as ndi
 
+from ..analysis.spec import InputSpec
 from ..errors import InputError
 from ..geometry import measure_contours, phase_from_areas, polygon_area, polygon_centroid
 from ..indices import Indices
+from ..resample import sample_antialiased
 from .anatomy import Body, Heart, sample_body, sample_heart, sample_pathology
 from .appearance import AffineGrid, Appearance, Textures, acquire, bias_field, sample_appearance, store
 from .config import PhantomConfig
@@ -230,7 +231,6 @@ def generate_subject(index: int, seed: int = 0, config: PhantomConfig | None = N
     yo, xo = out.points(1)
     rows, cols = region.to_pixel(yo, xo)
     ratio = side_px / c
-    sigma = 0.45 * np.sqrt(max(ratio * ratio - 1.0, 0.0))
 
     renderer = _Renderer(scene, region, config.supersample)
     noise = _rng(seed, index, _CROP_NOISE)
@@ -240,9 +240,7 @@ def generate_subject(index: int, seed: int = 0, config: PhantomConfig | None = N
     epi = np.empty((m, c, c), dtype=bool)
     for t, (state, tau) in enumerate(zip(states, taus)):
         native = renderer.frame(state, float(tau), noise).astype(np.float32)
-        if sigma > 0:
-            native = ndi.gaussian_filter(native, sigma, mode="nearest")
-        images[t] = ndi.map_coordinates(native, [rows, cols], order=1, mode="nearest")
+        images[t] = sample_antialiased(native[None], rows, cols, (ratio, ratio))[0]
         endo[t], epi[t] = heart_masks(state, yo, xo)
     indices = _truth(states, out.to_pixel, out_spacing, "body")
     phase = phase_from_areas(indices.cavity_area_mm2)
@@ -288,7 +286,7 @@ def example_masks(seed: int = 0) -> tuple[np.ndarray, np.ndarray, tuple[float, f
     Subject 0 of population ``seed`` (the heart :func:`generate_subject` and
     :func:`sample_truth` draw for ``(0, seed)``, default configuration), sampled
     at pixel centres on a grid at the subject's native (scanner) pixel spacing:
-    square, side 2.5 x the ED epicardial diameter, centred on the ED cavity
+    square, side 2.5 x the ED epicardial diameter (the method's input spec), centred on the ED cavity
     centroid, with the RV exactly on the left (9 o'clock) at ED. Intensities
     are not rendered, so this takes a few milliseconds. What ``lvquant measure
     --example`` measures.
@@ -312,7 +310,7 @@ def example_masks(seed: int = 0) -> tuple[np.ndarray, np.ndarray, tuple[float, f
     states = scene.states(config.n_frames)
     _, centroid, epi_area = _ed_geometry(states)
     s = scene.spacing_mm
-    side = max(int(round(2.5 * 2.0 * np.sqrt(epi_area / np.pi) / s)), 16)
+    side = max(int(round(InputSpec().crop_side_mm(epi_area) / s)), 16)
     lattice = Lattice.rotated(centroid, scene.alpha, s, (side, side), ((side - 1) / 2.0, (side - 1) / 2.0))
     y, x = lattice.points(1)
     endo = np.empty((len(states), side, side), dtype=bool)

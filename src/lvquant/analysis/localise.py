@@ -1,11 +1,11 @@
-"""Finding the left ventricle in a full field-of-view short-axis cine, without training data.
+"""Localise: find the left ventricle in a full field-of-view short-axis cine, without training data.
 
 A scanner exports the whole field of view (FOV): chest wall, lungs, liver,
-fat, sometimes a circular zero-intensity border. The network of
-:mod:`lvquant.predict` wants an LV-centred crop with the right ventricle (RV)
-on the image's left. This module finds the LV cavity in one slice over the
-cardiac cycle, estimates its size and the direction of the RV, picks the
-mid-ventricular slice of a stack, and cuts the rotated crop. It uses no
+fat, sometimes a circular zero-intensity border. The networks want an
+LV-centred crop with the right ventricle (RV) where their input spec says
+(:mod:`lvquant.analysis.convert` cuts it). This module finds the LV cavity in
+one slice over the cardiac cycle, estimates its size and the direction of the
+RV, and picks the mid-ventricular slice of a stack. It uses no
 learned weights: only the facts that the LV blood pool is a bright, round
 region ringed by dark myocardium, and that the heart is what moves over the
 cycle (see ``docs/localize.md``).
@@ -18,8 +18,6 @@ Public API
     One slice ``(T, H, W)`` -> :class:`LVLocation`, or :class:`LocalisationError`.
 :func:`locate_lv_in_stack`
     A stack ``(S, T, H, W)`` -> the chosen mid-ventricular slice and per-slice locations.
-:func:`crop_rotated`
-    An LV-centred square crop turned so that the RV lies at 9 o'clock.
 
 Conventions
 -----------
@@ -39,12 +37,13 @@ from scipy import ndimage as ndi
 from scipy.spatial import ConvexHull
 from skimage.morphology import convex_hull_image
 
-from .errors import LocalisationError
+from ..errors import LocalisationError
+from ..resample import sample_antialiased
+from ..spacing import check_pixel_spacing
 
 __all__ = [
     "LVLocation",
     "LocaliserConfig",
-    "crop_rotated",
     "locate_lv",
     "locate_lv_in_stack",
 ]
@@ -185,18 +184,6 @@ class LVLocation:
 # --------------------------------------------------------------------------------------------- helpers
 
 
-def _check_spacing(spacing_mm) -> tuple[float, float]:
-    try:
-        arr = np.asarray(spacing_mm, dtype=np.float64).ravel()
-    except (TypeError, ValueError) as exc:
-        raise LocalisationError(f"pixel spacing must be one or two positive numbers in mm, got {spacing_mm!r}") from exc
-    if arr.size == 1:
-        arr = np.repeat(arr, 2)
-    if arr.size != 2 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-        raise LocalisationError(f"pixel spacing must be one or two positive numbers in mm, got {spacing_mm!r}")
-    return float(arr[0]), float(arr[1])
-
-
 def _check_frames(frames, ndim: int, what: str) -> np.ndarray:
     a = np.asarray(frames)
     if a.ndim != ndim:
@@ -223,14 +210,9 @@ def _to_work(frames: np.ndarray, spacing: tuple[float, float], wp: float) -> tup
     :mod:`lvquant.phantom`); then linear interpolation, edges replicated.
     """
     steps = (wp / spacing[0], wp / spacing[1])
-    out = frames.astype(np.float32, copy=True)
-    for axis, step in ((1, steps[0]), (2, steps[1])):
-        sigma = 0.45 * np.sqrt(max(step * step - 1.0, 0.0))
-        if sigma > 0:
-            ndi.gaussian_filter1d(out, sigma, axis=axis, mode="nearest", output=out)
-    shape = (frames.shape[0],) + tuple(int(np.floor((n - 1) / st)) + 1 for n, st in zip(frames.shape[1:], steps))
-    work = ndi.affine_transform(out, np.array([1.0, steps[0], steps[1]]), order=1, mode="nearest",
-                                output_shape=shape, output=np.float32)
+    shape = tuple(int(np.floor((n - 1) / st)) + 1 for n, st in zip(frames.shape[1:], steps))
+    rows, cols = np.meshgrid(np.arange(shape[0]) * steps[0], np.arange(shape[1]) * steps[1], indexing="ij")
+    work = sample_antialiased(frames, rows, cols, steps)
     return work, steps
 
 
@@ -738,7 +720,7 @@ def locate_lv(frames: np.ndarray, spacing_mm, config: LocaliserConfig | None = N
         unusable (wrong shape, NaN, bad spacing).
     """
     cfg = config or LocaliserConfig()
-    spacing = _check_spacing(spacing_mm)
+    spacing = check_pixel_spacing(spacing_mm, error=LocalisationError)
     a = _check_frames(frames, 3, "frames")
     return _locate(a, spacing, cfg)
 
@@ -879,7 +861,7 @@ def locate_lv_in_stack(cine_frames: np.ndarray, spacing_mm,
         When no slice has the LV, or the input is unusable.
     """
     cfg = config or LocaliserConfig()
-    spacing = _check_spacing(spacing_mm)
+    spacing = check_pixel_spacing(spacing_mm, error=LocalisationError)
     stack = _check_frames(cine_frames, 4, "cine frames")
     locs: list[LVLocation | None] = []
     for s in range(stack.shape[0]):
@@ -920,89 +902,3 @@ def locate_lv_in_stack(cine_frames: np.ndarray, spacing_mm,
     if locs[mid] is None:  # the middle fell on a bridged gap: the nearest slice with the LV
         mid = min(run, key=lambda i: (abs(i - mid), i))
     return mid, locs
-
-
-def crop_rotated(frames: np.ndarray, centre_px, spacing_mm, side_mm: float, angle_deg: float,
-                 size: int = 80) -> tuple[np.ndarray, float]:
-    """Square crop of ``side_mm`` centred on ``centre_px``, turned so that ``angle_deg`` ends up at 9 o'clock.
-
-    Parameters
-    ----------
-    frames : array (T, H, W)
-        One slice over the cycle (any real dtype); row 0 at the image top.
-    centre_px : (float, float)
-        ``(row, col)`` of the crop centre in input pixels (e.g. ``LVLocation.centre_px``).
-    spacing_mm : float or (float, float)
-        Input pixel spacing (row, col) in mm; may be anisotropic.
-    side_mm : float
-        Side of the square in mm.
-    angle_deg : float
-        Direction in the input image, clockwise from 12 o'clock (e.g.
-        ``LVLocation.rv_angle_deg``), that must point to 9 o'clock (270 deg,
-        the image's left) in the crop.
-    size : int
-        Output side in pixels.
-
-    Returns
-    -------
-    (crops, crop_pixel_mm)
-        ``crops`` float32 (T, size, size); ``crop_pixel_mm = side_mm / size``.
-
-    Notes
-    -----
-    Sign convention. Let ``beta = angle_deg - 270``. The crop is the input
-    image turned counter-clockwise (as displayed) by ``beta``: the crop
-    direction at angle ``phi`` (clockwise from 12 o'clock) looks along the
-    input direction ``phi + beta``, so ``phi = 270`` looks along
-    ``angle_deg``. With ``angle_deg = 270`` the crop is not turned at all;
-    with ``angle_deg = 180`` (RV below the LV) the input is turned a quarter
-    turn clockwise. Crop pixel ``(i, j)`` sits at the physical offset
-    ``u = (i - (size - 1) / 2) * p`` (down), ``v = (j - (size - 1) / 2) * p``
-    (right) from the centre in the crop's frame, ``p = crop_pixel_mm``, and is
-    sampled at input pixel
-    ``row = centre_row + (u cos(beta) + v sin(beta)) / spacing_row``,
-    ``col = centre_col + (v cos(beta) - u sin(beta)) / spacing_col``.
-    When the crop pixel is larger than an input pixel along an axis
-    (``r = p / spacing > 1``) the input is first blurred along that axis by a
-    Gaussian of sigma ``0.45 * sqrt(r**2 - 1)`` input pixels (anti-aliasing, as
-    the phantom's LVQuan crops); sampling is linear, and samples beyond the
-    image take the nearest edge pixel (``mode="nearest"``).
-    """
-    spacing = _check_spacing(spacing_mm)
-    a = np.asarray(frames)
-    if a.ndim != 3:
-        raise LocalisationError(f"frames must have 3 dimensions (T, H, W), got shape {a.shape}")
-    if not np.issubdtype(a.dtype, np.number) or np.iscomplexobj(a):
-        raise LocalisationError(f"frames must hold real numbers, got dtype {a.dtype}")
-    size = int(size)
-    if size < 2:
-        raise LocalisationError(f"the crop size must be at least 2 pixels, got {size}")
-    if not (np.isfinite(side_mm) and side_mm > 0):
-        raise LocalisationError(f"the crop side must be a positive length in mm, got {side_mm!r}")
-    centre = np.asarray(centre_px, dtype=np.float64).ravel()
-    if centre.size != 2 or not np.all(np.isfinite(centre)) or not np.isfinite(angle_deg):
-        raise LocalisationError(f"the crop centre must be two finite pixel coordinates, got {centre_px!r}")
-    p = float(side_mm) / size
-    beta = np.deg2rad(float(angle_deg) - 270.0)
-    cb, sb = np.cos(beta), np.sin(beta)
-    off = (np.arange(size) - (size - 1) / 2.0) * p
-    u, v = np.meshgrid(off, off, indexing="ij")
-    rows = centre[0] + (u * cb + v * sb) / spacing[0]
-    cols = centre[1] + (v * cb - u * sb) / spacing[1]
-    sigmas = [0.45 * np.sqrt(max((p / sp) ** 2 - 1.0, 0.0)) for sp in spacing]
-    # Work on the block of input that the crop (plus the blur's reach) needs.
-    h, w = a.shape[1:]
-    reach = [int(np.ceil(4.0 * sg)) + 2 for sg in sigmas]
-    r0 = int(np.clip(np.floor(rows.min()) - reach[0], 0, h - 1))
-    r1 = int(np.clip(np.ceil(rows.max()) + reach[0] + 1, r0 + 1, h))
-    c0 = int(np.clip(np.floor(cols.min()) - reach[1], 0, w - 1))
-    c1 = int(np.clip(np.ceil(cols.max()) + reach[1] + 1, c0 + 1, w))
-    block = a[:, r0:r1, c0:c1].astype(np.float32)
-    for axis, sg in ((1, sigmas[0]), (2, sigmas[1])):
-        if sg > 0:
-            ndi.gaussian_filter1d(block, sg, axis=axis, mode="nearest", output=block)
-    coords = [rows - r0, cols - c0]
-    out = np.empty((a.shape[0], size, size), dtype=np.float32)
-    for t in range(a.shape[0]):
-        out[t] = ndi.map_coordinates(block[t], coords, order=1, mode="nearest")
-    return out, p

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.polynomial import Polynomial
 
-from .errors import InputError
-from .geometry import phase_from_areas
+from ..errors import InputError
+from ..geometry import phase_from_areas
 
 #: Degree of the method for 20 frames.
 DEGREE_FOR_20 = 11

@@ -1,30 +1,33 @@
-"""The whole analysis of one cine: extract → convert → predict → phase.
+"""The whole analysis of one cine: localise → extract → convert → predict → phase.
 
 :func:`analyze_cine` takes a :class:`~lvquant.cine.Cine` (DICOM or NIfTI,
 full field of view) and :func:`analyze_crops` takes LV-centred crops that are
 already in the LVQuan layout (a subject of an LVQuan .mat file). Both return
 an :class:`Analysis`; :mod:`lvquant.report` writes it out.
 
-Stages (timed, see ``Analysis.timings_ms``):
+What the crops look like (side, scale rule, RV direction, intensity, frames
+per cycle) is the ensemble's :class:`~lvquant.analysis.spec.InputSpec`, read
+from its manifest: nothing here repeats those numbers.
 
-1. **extract** (:mod:`lvquant.extract`): the slice (given, or the middle of
-   the slices where the LV is found) and one cycle of M = 20 frames
-   (resampled in time when the cine has another number of frames).
-2. **localise** (:mod:`lvquant.localize`): the LV centre, its size and the RV
-   direction in the full field of view.
-3. **convert**: crop centred on the LV, turned so that the RV is on the image
-   left, side ``CROP_SCALE`` (2.5) × the end-diastolic epicardial diameter,
-   resampled to 80 × 80, histogram-equalised (:mod:`lvquant.convert`). The
-   first crop uses the localiser's size estimate; the epicardial diameter is
-   then taken from the first prediction (cavity + myocardium area at ED) and
-   the crop is redone at that size when it differs by more than
-   ``RECROP_TOLERANCE`` — the networks were trained on crops of that scale.
-   The first prediction, only a size estimate, uses one network; the final
-   one the whole ensemble.
-4. **predict** (:mod:`lvquant.predict`): the ensemble's mean and spread of the
-   11 indices per frame, mm / mm².
-5. **phase** (:mod:`lvquant.phase`): polynomial fit of the predicted cavity
-   areas (degree 11 for 20 frames); its highest frame is ED, its lowest ES.
+Stages, in the order the code runs them (timed, see ``Analysis.timings_ms``):
+
+1. **localise** (:mod:`lvquant.analysis.localise`): the LV centre, its size
+   and the RV direction in every slice of the stack, one consensus for the
+   stack, and the mid-ventricular slice (the middle of the slices where the LV
+   is found) unless the slice is given.
+2. **extract** (:mod:`lvquant.analysis.extract`): that slice's cycle of M
+   frames (resampled in time when the cine has another number of frames).
+3. **convert** (:mod:`lvquant.analysis.convert`): crop centred on the LV,
+   turned so that the RV lies where the spec says, its side by the spec's
+   crop rule (``crop_scale`` × the end-diastolic epicardial diameter),
+   resampled to the spec's pixels, intensity-normalised. The first crop uses
+   the localiser's size estimate; the epicardial diameter is then taken from
+   the first prediction (cavity + myocardium area at ED) and the crop is redone
+   at that size when it differs by more than ``RECROP_TOLERANCE``.
+4. **predict** (:mod:`lvquant.analysis.predict`): the ensemble's mean and
+   spread of the 11 indices per frame, mm / mm² (ONNX Runtime).
+5. **phase** (:mod:`lvquant.analysis.phase`): polynomial fit of the predicted
+   cavity areas (degree 11 for 20 frames); its highest frame is ED, its lowest ES.
 
 Results on an M-frame cycle are mapped back to the source frames when the
 cine had another number of frames.
@@ -38,22 +41,17 @@ from typing import Any
 
 import numpy as np
 
-from .cine import Cine
-from .convert import normalize_intensity
-from .errors import InputError
-from .extract import DEFAULT_FRAMES, Cycle, check_cycle_length, resample_cycle, to_source_frames
-from .indices import SEGMENTS, Indices
-from .localize import LVLocation, crop_rotated, locate_lv, locate_lv_in_stack
+from ..cine import Cine
+from ..errors import InputError
+from ..indices import SEGMENTS, Indices
+from .convert import convert_frames, normalize_intensity
+from .extract import Cycle, check_cycle_length, resample_cycle, to_source_frames
+from .localise import LVLocation, locate_lv, locate_lv_in_stack
 from .phase import PhaseResult, phase_from_curve
 from .predict import Ensemble
 
-#: Crop side as a multiple of the end-diastolic epicardial diameter (the phantom's
-#: training crops draw k from 2.2-2.8; 2.5 is their middle).
-CROP_SCALE = 2.5
 #: Relative change of the crop side above which the crop is redone after the first prediction.
 RECROP_TOLERANCE = 0.05
-#: Crop side in pixels.
-CROP_PIXELS = 80
 
 
 @dataclass
@@ -70,7 +68,7 @@ class Analysis:
         cycle_indices: :class:`Indices`, batch (M,): the prediction on the M-frame cycle.
         cycle_positions: (M,) position of each cycle frame in source-frame units.
         phase_result: the phase rule's result on the M-frame cycle (fitted curve included).
-        crops: (M, 80, 80) equalised crops the networks saw.
+        crops: (M, S, S) normalised crops the networks saw (S: the spec's crop_pixels).
         slice: index (order of ``lvquant info``), position (mm) and number of slices, and how it was chosen.
         crop: the crop used: centre (row, col) in source pixels, side in mm, pixel
             size in mm, RV angle and whether it was estimated or given, rotation
@@ -179,21 +177,18 @@ def _phase_and_map(pred_mean: Indices, pred_spread: Indices, cycle: Cycle, phase
 
 def _crop_and_predict(frames: np.ndarray, spacing: tuple[float, float], centre: tuple[float, float],
                       side_mm: float, rv_angle: float, ensemble: Ensemble):
-    raw, pixel_mm = crop_rotated(frames, centre, spacing, side_mm, rv_angle, size=CROP_PIXELS)
-    crops = normalize_intensity(raw, ensemble.intensity)
-    return crops, float(pixel_mm), ensemble.predict(crops, pixel_mm)
+    crops, pixel_mm = convert_frames(frames, spacing, centre, side_mm, rv_angle, ensemble.spec)
+    return crops, pixel_mm, ensemble.predict(crops, pixel_mm)
 
 
-def _epi_diameter_at_ed(mean: Indices) -> float:
-    """Diameter (mm) of the disc with the predicted epicardial area (cavity + myocardium) at the largest cavity."""
+def _ed_epicardial_area(mean: Indices) -> float:
+    """Predicted epicardial area (cavity + myocardium), mm², at the frame of the largest cavity."""
     ed = int(np.argmax(mean.cavity_area_mm2))
-    area = float(mean.cavity_area_mm2[ed] + mean.myocardium_area_mm2[ed])
-    return 2.0 * np.sqrt(max(area, 1.0) / np.pi)
+    return float(mean.cavity_area_mm2[ed] + mean.myocardium_area_mm2[ed])
 
 
 def analyze_cine(cine: Cine, *, slice_index: int | None = None, rv_angle_deg: float | None = None,
-                 ensemble: Ensemble | None = None, phase_method: str = "poly",
-                 n_frames: int = DEFAULT_FRAMES) -> Analysis:
+                 ensemble: Ensemble | None = None, phase_method: str = "poly") -> Analysis:
     """Measure the LV on every frame of one slice of a full field-of-view cine.
 
     Args:
@@ -205,7 +200,6 @@ def analyze_cine(cine: Cine, *, slice_index: int | None = None, rv_angle_deg: fl
             from 12 o'clock (270 = image left); default: estimated.
         ensemble: the networks (default: the shipped ensemble).
         phase_method: ``"poly"`` (the method) or ``"argmax"``.
-        n_frames: M, frames per cycle the networks see (default 20).
 
     Raises:
         InputError: bad slice index, fewer than 10 frames, bad RV angle.
@@ -224,6 +218,8 @@ def analyze_cine(cine: Cine, *, slice_index: int | None = None, rv_angle_deg: fl
     spacing = tuple(float(v) for v in cine.spacing_mm)
     warnings: list[str] = []
     ensemble = ensemble if ensemble is not None else Ensemble.load()
+    spec = ensemble.spec
+    n_frames = spec.frames_per_cycle
     clock.lap("load models")
     if s_count > 1:
         # The whole stack is searched even when the slice is given: its consensus
@@ -253,13 +249,13 @@ def analyze_cine(cine: Cine, *, slice_index: int | None = None, rv_angle_deg: fl
     rv_given = rv_angle_deg is not None
     rv = float(rv_angle_deg) % 360.0 if rv_given else float(location.rv_angle_deg)
     mean_spacing = float(np.sqrt(spacing[0] * spacing[1]))
-    side = CROP_SCALE * 2.0 * location.epi_radius_px * mean_spacing
+    side = spec.crop_side_from_radius(location.epi_radius_px * mean_spacing)
     passes = 1
-    crops, pixel_mm, pred = _crop_and_predict(cycle.frames, spacing, location.centre_px, side, rv, ensemble.first(1))
-    side2 = CROP_SCALE * _epi_diameter_at_ed(pred.mean)
+    crops, pixel_mm, pred = _crop_and_predict(cycle.frames, spacing, location.centre_px, side, rv, ensemble)
+    side2 = spec.crop_side_mm(_ed_epicardial_area(pred.mean))
     if abs(side2 / side - 1.0) > RECROP_TOLERANCE:
         side, passes = side2, 2
-    crops, pixel_mm, pred = _crop_and_predict(cycle.frames, spacing, location.centre_px, side, rv, ensemble)
+        crops, pixel_mm, pred = _crop_and_predict(cycle.frames, spacing, location.centre_px, side, rv, ensemble)
     clock.lap("convert+predict")
 
     mean, spread, labels, ed, es, ph = _phase_and_map(pred.mean, pred.spread, cycle, phase_method)
@@ -270,11 +266,11 @@ def analyze_cine(cine: Cine, *, slice_index: int | None = None, rv_angle_deg: fl
         "centre_px": [float(location.centre_px[0]), float(location.centre_px[1])],
         "side_mm": float(side),
         "pixel_mm": pixel_mm,
-        "size_px": CROP_PIXELS,
-        "scale_of_ed_epicardial_diameter": CROP_SCALE,
+        "size_px": spec.crop_pixels,
+        "scale_of_ed_epicardial_diameter": spec.crop_scale,
         "rv_angle_deg": rv,
         "rv_angle_source": "given" if rv_given else "estimated",
-        "rotation_deg": float((270.0 - rv) % 360.0),
+        "rotation_deg": float((spec.rv_angle_deg - rv) % 360.0),
         "passes": passes,
         "localiser_score": float(location.score),
         "localiser": location.method,
@@ -295,27 +291,30 @@ def analyze_crops(raw_crops: np.ndarray, pixel_mm: float, *, ensemble: Ensemble 
     """Measure LV-centred crops already in the LVQuan layout (e.g. one subject of an LVQuan .mat file).
 
     Args:
-        raw_crops: (T, 80, 80) crops, RV on the left, any intensity scale.
+        raw_crops: (T, S, S) crops cut as the ensemble's input spec says (LVQuan: 80 × 80,
+            RV on the left), any intensity scale.
         pixel_mm: crop pixel size in mm (``pix_spa × ratio_resize_inverse``).
         ensemble, phase_method: as :func:`analyze_cine`.
         times_ms: (T,) frame times (default: frame numbers).
         source: description of the input for the report.
     """
     clock = _Clock()
-    x = np.asarray(raw_crops, dtype=np.float32)
-    if x.ndim != 3 or x.shape[1:] != (CROP_PIXELS, CROP_PIXELS):
-        raise InputError(f"LVQuan crops must be (frames, {CROP_PIXELS}, {CROP_PIXELS}); got shape {x.shape}")
-    cycle = resample_cycle(x, times_ms, x.shape[0])
     ensemble = ensemble if ensemble is not None else Ensemble.load()
+    spec = ensemble.spec
+    x = np.asarray(raw_crops, dtype=np.float32)
+    if x.ndim != 3 or x.shape[1:] != (spec.crop_pixels, spec.crop_pixels):
+        raise InputError(f"these networks take crops of (frames, {spec.crop_pixels}, {spec.crop_pixels}); "
+                         f"got shape {x.shape}")
+    cycle = resample_cycle(x, times_ms, x.shape[0])
     clock.lap("extract")
-    crops = normalize_intensity(cycle.frames, ensemble.intensity)
+    crops = normalize_intensity(cycle.frames, spec)
     pred = ensemble.predict(crops, pixel_mm)
     clock.lap("convert+predict")
     mean, spread, labels, ed, es, ph = _phase_and_map(pred.mean, pred.spread, cycle, phase_method)
     derived = derived_measures(mean, ed, es)
     clock.lap("phase")
-    crop = {"pixel_mm": float(pixel_mm), "side_mm": float(pixel_mm * CROP_PIXELS), "size_px": CROP_PIXELS,
-            "rv_angle_deg": 270.0, "rv_angle_source": "LVQuan layout (RV on the left)", "rotation_deg": 0.0,
+    crop = {"pixel_mm": float(pixel_mm), "side_mm": float(pixel_mm * spec.crop_pixels), "size_px": spec.crop_pixels,
+            "rv_angle_deg": spec.rv_angle_deg, "rv_angle_source": "given by the crop layout", "rotation_deg": 0.0,
             "passes": 1}
     return Analysis(
         indices=mean, spread=np.asarray(spread), phase=labels, ed_frame=ed, es_frame=es,
@@ -348,4 +347,4 @@ def _source(cine: Cine) -> dict[str, Any]:
     }
 
 
-__all__ = ["Analysis", "CROP_SCALE", "LVLocation", "analyze_cine", "analyze_crops", "derived_measures"]
+__all__ = ["Analysis", "LVLocation", "analyze_cine", "analyze_crops", "derived_measures"]

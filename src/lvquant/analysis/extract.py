@@ -1,17 +1,18 @@
 """Extract: one cardiac cycle of M frames of the mid-ventricular slice.
 
-The first stage of the analysis (read → **extract** → convert → predict →
-phase → report):
+A stage of the analysis (read → localise → **extract** → convert → predict →
+phase → report; see :mod:`lvquant.analysis.pipeline`):
 
 * the slice: given by the user (position in the order ``lvquant info``
-  prints), or chosen by :func:`lvquant.localize.locate_lv_in_stack` (the
-  middle of the slices where the LV is found);
+  prints), or the one :func:`lvquant.analysis.localise.locate_lv_in_stack`
+  chose (the middle of the slices where the LV is found);
 * the cycle: a cine from a retrospectively gated acquisition holds one
   cardiac cycle; its frames, ordered by trigger time, are taken as one cycle.
-  When there are not exactly M (default 20) frames, the cycle is resampled
-  to M frames by periodic linear interpolation in time (see
-  :func:`resample_cycle`), and the results are mapped back to the original
-  frames with the same interpolation (:func:`to_source_frames`).
+  When there are not exactly M frames (the model's input spec says how many:
+  20 for the method), the cycle is resampled to M frames by periodic linear
+  interpolation in time (see :func:`resample_cycle`), and the results are
+  mapped back to the original frames with the same interpolation
+  (:func:`to_source_frames`).
 
 Fewer than :data:`MIN_FRAMES` frames do not cover a cycle well enough to find
 end-diastole and end-systole, and are refused.
@@ -23,10 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
-#: Frames per cycle the networks and the phase rule work on.
-DEFAULT_FRAMES = 20
 #: Fewest source frames accepted for one cycle.
 MIN_FRAMES = 10
 
@@ -74,7 +73,7 @@ def check_cycle_length(n_frames: int) -> None:
         )
 
 
-def resample_cycle(frames: np.ndarray, times_ms: np.ndarray | None = None, m: int = DEFAULT_FRAMES) -> Cycle:
+def resample_cycle(frames: np.ndarray, times_ms: np.ndarray | None, m: int) -> Cycle:
     """Bring one slice's cycle to ``m`` frames.
 
     Frame j of the result lies at ``j * T / m`` in source-frame units (the
@@ -85,7 +84,7 @@ def resample_cycle(frames: np.ndarray, times_ms: np.ndarray | None = None, m: in
     Args:
         frames: (T, H, W) images, T >= :data:`MIN_FRAMES`.
         times_ms: (T,) trigger times, ms (optional, for reporting).
-        m: frames wanted (>= 4).
+        m: frames wanted (>= 4): the model's ``InputSpec.frames_per_cycle``.
 
     Raises:
         InputError: fewer than :data:`MIN_FRAMES` frames, or not (T, H, W).

@@ -1,0 +1,71 @@
+"""Benchmark: localise the LV in one 20-frame slice (the demo's mid slice, full field of view).
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_localise.py [--repeat N]
+
+Times :func:`lvquant.analysis.localise.locate_lv` on the bundled demo series'
+mid-ventricular slice (20 frames, 192 × 208 pixels), and, as a reference in
+the same run, one full-resolution Gaussian blur of those 20 frames
+(``scipy.ndimage.gaussian_filter``, sigma 2 pixels): the ratio says how many
+such blurs the localiser costs, which moves less with the machine's speed than
+milliseconds do. Also times the whole stack search
+(:func:`~lvquant.analysis.localise.locate_lv_in_stack`, 3 slices).
+The issue's limit: median ≤ 120 ms for one slice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+LIMIT_MS = 120.0
+ZIP = Path(__file__).resolve().parents[1] / "src" / "lvquant" / "data" / "demo_series.zip"
+
+
+def _time(fn, repeat: int) -> tuple[float, float]:
+    fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times), min(times)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=20)
+    args = ap.parse_args()
+    import json
+
+    from scipy import ndimage as ndi
+
+    from lvquant.analysis.localise import locate_lv, locate_lv_in_stack
+    from lvquant.io import read_cine
+
+    with tempfile.TemporaryDirectory() as tmp:
+        with zipfile.ZipFile(ZIP) as z:
+            z.extractall(tmp)
+        cine = read_cine(tmp)
+        truth = json.loads((Path(tmp) / "truth.json").read_text())
+    k = min(range(cine.frames.shape[0]),
+            key=lambda i: abs(cine.slice_positions_mm[i] - truth["slice_locations_mm"][truth["mid_slice"]]))
+    frames, spacing = cine.frames[k], cine.spacing_mm
+    med, best = _time(lambda: locate_lv(frames, spacing), args.repeat)
+    ref, _ = _time(lambda: ndi.gaussian_filter(frames, (0, 2, 2)), args.repeat)
+    stack, _ = _time(lambda: locate_lv_in_stack(cine.frames, spacing), max(3, args.repeat // 4))
+    print(f"localise one slice ({frames.shape[0]} frames, {frames.shape[1]} x {frames.shape[2]} px): "
+          f"median {med:.1f} ms, best {best:.1f} ms over {args.repeat} runs (limit {LIMIT_MS:.0f} ms); "
+          f"= {med / ref:.1f} x one Gaussian blur of the slice ({ref:.1f} ms, same run)")
+    print(f"localise the stack ({cine.frames.shape[0]} slices): median {stack:.1f} ms")
+    return 0 if med <= LIMIT_MS else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
