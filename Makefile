@@ -4,7 +4,8 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
-# analysis only (ONNX Runtime, no PyTorch) for the demo; training + tests for the suite
+# analysis only (ONNX Runtime, no PyTorch) for the demo; training + tests for the suite.
+# compileall: an editable install has no bytecode, and PYTHONDONTWRITEBYTECODE may forbid writing it.
 RUN     = $(VENV)/.installed-run
 DEV     = $(VENV)/.installed-dev
 
@@ -13,12 +14,14 @@ DEV     = $(VENV)/.installed-dev
 $(RUN): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -e .
+	$(PY) -m compileall -q src/lvquant
 	touch $(RUN)
 
 $(DEV): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[train,test]'
+	$(PY) -m compileall -q src/lvquant
 	touch $(RUN) $(DEV)
 
 venv: $(DEV)

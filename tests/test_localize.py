@@ -378,3 +378,39 @@ def test_crop_of_a_located_phantom_puts_the_rv_left(series, phantom_results):
     left = std[:, :c][outside[:, :c]].mean()
     right = std[:, c:][outside[:, c:]].mean()
     assert left > right
+
+
+def _blobs(seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:40, :40]
+    m = np.zeros((40, 40), bool)
+    for _ in range(rng.integers(1, 4)):
+        r, c = rng.integers(5, 35, 2)
+        m |= (yy - r) ** 2 / rng.uniform(0.5, 8) ** 2 + (xx - c) ** 2 / rng.uniform(0.5, 8) ** 2 <= 1
+    return m
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_convex_hull_mask_is_scikit_images(seed):
+    """The localiser's own hull (no scikit-image at analysis time) gives the very pixels of convex_hull_image."""
+    from skimage.morphology import convex_hull_image
+
+    from lvquant.analysis.localise import convex_hull_mask
+
+    m = _blobs(seed)
+    np.testing.assert_array_equal(convex_hull_mask(m), convex_hull_image(m))
+
+
+def test_solidity_is_pixels_over_the_hull_of_their_squares():
+    from lvquant.analysis.localise import _solidity
+
+    square = np.zeros((20, 20), bool)
+    square[5:10, 5:10] = True
+    assert _solidity(square, 25) == pytest.approx(1.0)
+    ell = np.zeros((20, 20), bool)
+    ell[5:10, 5:7] = True
+    ell[8:10, 5:10] = True  # an L: 16 pixels, its hull's area 25 - 4.5
+    assert _solidity(ell, int(ell.sum())) == pytest.approx(16 / 20.5)
+    line = np.zeros((20, 20), bool)
+    line[7, 3:12] = True
+    assert _solidity(line, 9) == pytest.approx(1.0)

@@ -242,7 +242,7 @@ def _parse_spacing(text: str | None) -> tuple[float, float] | None:
         parts = [float(p) for p in text.replace("x", ",").split(",") if p.strip()]
     except ValueError:
         raise InputError(f"--spacing must be a number or two numbers 'ROW,COL' in mm; got {text!r}") from None
-    return check_pixel_spacing(parts, what="--spacing")
+    return check_pixel_spacing(parts[0] if len(parts) == 1 else parts, what="--spacing")
 
 
 def build_parser() -> argparse.ArgumentParser:

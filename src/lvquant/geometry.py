@@ -86,7 +86,6 @@ from typing import Any
 
 import numpy as np
 from scipy import ndimage as ndi
-from skimage import measure as skmeasure
 
 from .errors import ContourError, InputError, MaskError
 from .indices import SEGMENTS, Indices
@@ -279,6 +278,8 @@ def polygon_centroid(polygon: np.ndarray) -> np.ndarray:
 
 
 def _inside(point: np.ndarray, polygon: np.ndarray) -> bool:
+    from skimage import measure as skmeasure  # imported when needed: it takes longer than an analysis stage
+
     return bool(skmeasure.points_in_poly(point[None, :], polygon)[0])
 
 
@@ -369,6 +370,8 @@ def mask_border(mask: np.ndarray) -> np.ndarray:
         centre at ``(i, j)``), the longest contour found.
     """
     padded = np.pad(mask, 1).astype(np.float64)
+    from skimage import measure as skmeasure
+
     contours = skmeasure.find_contours(padded, 0.5, fully_connected="high")
     c = max(contours, key=len)
     if len(c) > 1 and np.array_equal(c[0], c[-1]):

@@ -30,7 +30,10 @@ def sample_antialiased(images: np.ndarray, rows: np.ndarray, cols: np.ndarray,
     Args:
         images: (T, H, W) real array (any dtype).
         rows, cols: arrays of one shape (h, w): where each output pixel lies, in
-            input pixel coordinates (row, column; fractional).
+            input pixel coordinates (row, column; fractional); or two 1-D arrays
+            (h,) and (w,): the grid of every row with every column (an
+            axis-aligned resampling, computed axis by axis, several times
+            faster).
         steps: (row, column) distance between neighbouring output pixels, in
             input pixels (the shrink factor along each input axis).
 
@@ -40,6 +43,7 @@ def sample_antialiased(images: np.ndarray, rows: np.ndarray, cols: np.ndarray,
     a = np.asarray(images)
     rows = np.asarray(rows, dtype=np.float64)
     cols = np.asarray(cols, dtype=np.float64)
+    grid = rows.ndim == 1 and cols.ndim == 1
     sigmas = [antialias_sigma(float(s)) for s in steps]
     h, w = a.shape[1:]
     reach = [int(math.ceil(4.0 * sg)) + 2 for sg in sigmas]
@@ -51,8 +55,24 @@ def sample_antialiased(images: np.ndarray, rows: np.ndarray, cols: np.ndarray,
     for axis, sg in ((1, sigmas[0]), (2, sigmas[1])):
         if sg > 0:
             ndi.gaussian_filter1d(block, sg, axis=axis, mode="nearest", output=block)
+    if grid:
+        out = _linear_along(block, rows - r0, axis=1)
+        return _linear_along(out, cols - c0, axis=2)
     coords = [rows - r0, cols - c0]
     out = np.empty((a.shape[0],) + rows.shape, dtype=np.float32)
     for t in range(a.shape[0]):
         out[t] = ndi.map_coordinates(block[t], coords, order=1, mode="nearest")
     return out
+
+
+def _linear_along(x: np.ndarray, q: np.ndarray, axis: int) -> np.ndarray:
+    """Linear interpolation of float32 ``x`` at positions ``q`` (1-D, pixels) along ``axis``; edges replicated."""
+    n = x.shape[axis]
+    q = np.clip(q, 0.0, n - 1.0)
+    lo = np.minimum(np.floor(q).astype(np.intp), max(n - 2, 0))
+    hi = np.minimum(lo + 1, n - 1)
+    shape = [1] * x.ndim
+    shape[axis] = q.size
+    w = (q - lo).astype(np.float32).reshape(shape)
+    a, b = np.take(x, lo, axis=axis), np.take(x, hi, axis=axis)
+    return a + (b - a) * w

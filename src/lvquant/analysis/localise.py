@@ -34,8 +34,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
-from scipy.spatial import ConvexHull
-from skimage.morphology import convex_hull_image
 
 from ..errors import LocalisationError
 from ..resample import sample_antialiased
@@ -211,8 +209,7 @@ def _to_work(frames: np.ndarray, spacing: tuple[float, float], wp: float) -> tup
     """
     steps = (wp / spacing[0], wp / spacing[1])
     shape = tuple(int(np.floor((n - 1) / st)) + 1 for n, st in zip(frames.shape[1:], steps))
-    rows, cols = np.meshgrid(np.arange(shape[0]) * steps[0], np.arange(shape[1]) * steps[1], indexing="ij")
-    work = sample_antialiased(frames, rows, cols, steps)
+    work = sample_antialiased(frames, np.arange(shape[0]) * steps[0], np.arange(shape[1]) * steps[1], steps)
     return work, steps
 
 
@@ -234,16 +231,92 @@ def _fill_small_holes(mask: np.ndarray, max_area_px: float) -> np.ndarray:
     return mask | small[lab]
 
 
+def _convex_hull(points: np.ndarray) -> np.ndarray:
+    """Vertices (V, 2) of the convex hull of (N, 2) points, counter-clockwise in (row, col); Andrew's monotone chain.
+
+    Collinear points on an edge are dropped; fewer than 3 vertices means a degenerate hull.
+    """
+    pts = sorted(set(map(tuple, np.asarray(points, dtype=np.float64).tolist())))
+    if len(pts) < 3:
+        return np.asarray(pts, dtype=np.float64).reshape(-1, 2)
+
+    def cross(o, a, b) -> float:
+        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+    lower: list = []
+    for p in pts:
+        while len(lower) >= 2 and cross(lower[-2], lower[-1], p) <= 0:
+            lower.pop()
+        lower.append(p)
+    upper: list = []
+    for p in reversed(pts):
+        while len(upper) >= 2 and cross(upper[-2], upper[-1], p) <= 0:
+            upper.pop()
+        upper.append(p)
+    return np.asarray(lower[:-1] + upper[:-1], dtype=np.float64)
+
+
+def _row_extremes(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every row holding pixels of ``mask``: the row, its first and its last column."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    sub = mask[rows]
+    first = np.argmax(sub, axis=1)
+    last = sub.shape[1] - 1 - np.argmax(sub[:, ::-1], axis=1)
+    return rows.astype(np.float64), first.astype(np.float64), last.astype(np.float64)
+
+
+def _polygon_area(v: np.ndarray) -> float:
+    if len(v) < 3:
+        return 0.0
+    y, x = v[:, 0], v[:, 1]
+    return 0.5 * abs(float(np.dot(y, np.roll(x, -1)) - np.dot(x, np.roll(y, -1))))
+
+
 def _solidity(mask: np.ndarray, n_pixels: int) -> float:
     """Pixel count over the area of the convex hull of the pixels' squares (1 for a convex blob)."""
-    edge = mask & ~ndi.binary_erosion(mask)
-    yy, xx = np.nonzero(edge)
-    pts = np.concatenate([np.stack([yy + dy, xx + dx], 1) for dy in (-0.5, 0.5) for dx in (-0.5, 0.5)])
-    try:
-        hull = ConvexHull(pts)
-    except Exception:  # degenerate (a line of pixels)
+    rows, first, last = _row_extremes(mask)
+    if rows.size == 0:
         return 0.0
-    return float(min(n_pixels / hull.volume, 1.0))
+    # The hull of all the squares is the hull of the outer corners of each row's end pixels.
+    pts = np.concatenate([np.stack([rows + dy, first - 0.5], 1) for dy in (-0.5, 0.5)]
+                         + [np.stack([rows + dy, last + 0.5], 1) for dy in (-0.5, 0.5)])
+    area = _polygon_area(_convex_hull(pts))
+    return float(min(n_pixels / area, 1.0)) if area > 0 else 0.0
+
+
+def convex_hull_mask(mask: np.ndarray) -> np.ndarray:
+    """The pixels whose centres lie in the convex hull (borders included) of the midpoints of ``mask``'s pixel edges.
+
+    The same pixels as ``skimage.morphology.convex_hull_image`` (tested), without
+    importing scikit-image or scipy.spatial at analysis time. A mask whose hull
+    is degenerate is returned as it is.
+
+    Args:
+        mask: (H, W) bool.
+
+    Returns:
+        (H, W) bool.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    rows, first, last = _row_extremes(mask)
+    if rows.size == 0:
+        return mask.copy()
+    # Edge midpoints of each row's end pixels (the inner ones of a row lie between them).
+    pts = np.concatenate([np.stack([rows + dy, c + dx], 1) for c in (first, last)
+                          for dy, dx in ((-0.5, 0), (0.5, 0), (0, -0.5), (0, 0.5))])
+    v = _convex_hull(pts)
+    if len(v) < 3:
+        return mask.copy()
+    r0, r1 = int(rows.min()), int(rows.max())
+    c0, c1 = int(first.min()), int(last.max())
+    rr = np.arange(r0, r1 + 1, dtype=np.float64)[:, None, None]
+    cc = np.arange(c0, c1 + 1, dtype=np.float64)[None, :, None]
+    a, b = v, np.roll(v, -1, axis=0)  # counter-clockwise edges a -> b: inside is to the left
+    cross = (b[:, 0] - a[:, 0]) * (cc - a[:, 1]) - (b[:, 1] - a[:, 1]) * (rr - a[:, 0])
+    inside = np.all(cross >= -1e-10, axis=-1)
+    out = mask.copy()
+    out[r0:r1 + 1, c0:c1 + 1] |= inside
+    return out
 
 
 def _fail(reason: str) -> LocalisationError:
@@ -553,7 +626,7 @@ def _segment_cavity(work: np.ndarray, seed: _Candidate, wp: float, cfg: Localise
     ed = int(np.nanargmax(areas))
     # The endocardial border runs outside papillary muscles and trabeculations: take the
     # convex hull of the end-diastolic blood pool.
-    m = convex_hull_image(masks[ed])
+    m = convex_hull_mask(masks[ed])
     areas = areas * (m.sum() / masks[ed].sum())
     my, mx, fill, elong = _shape(m)
     cents[ed] = (my + r0, mx + c0)
