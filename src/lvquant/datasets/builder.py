@@ -1,0 +1,259 @@
+"""Labelled full field-of-view stacks → training crops cut by an :class:`~lvquant.analysis.spec.InputSpec`.
+
+The crop of a slice is cut as the analysis cuts it (:func:`lvquant.analysis.convert.crop_rotated`
+with the spec's side, scale rule and RV direction), but from the labels instead of the
+localiser and the networks' first guess:
+
+* centre: the centroid of the epicardial region (cavity + myocardium) at ED;
+* RV direction: from that centre to the centroid of the RV label at ED (degrees clockwise
+  from 12 o'clock), turned to the spec's ``rv_angle_deg``; a slice without RV label (near
+  the apex) takes the mid slice's direction;
+* side: the spec's rule on the ED epicardial area of that slice
+  (:meth:`InputSpec.crop_side_mm`); without an epicardial label (Sunnybrook) the epicardial
+  diameter is taken as the cavity's plus two walls of :data:`DEFAULT_WALL_MM`.
+
+The same crop is used for every frame of the slice (as the analysis uses one crop for the
+cycle). The indices are measured by :func:`lvquant.geometry.measure_masks` on the labels
+turned the same way, sampled :data:`LABEL_SUPERSAMPLE` times finer than the crop so that the
+truth is not rounded to the crop's coarse pixels. A missing label is NaN, never 0:
+without a myocardium label A2 and the six RWT are NaN; without an RV label the direction
+is unknown and the slice is refused unless ``rv_angle_deg`` is given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from ..analysis.convert import crop_rotated
+from ..analysis.spec import InputSpec
+from ..errors import InputError
+from ..geometry import measure_masks
+from ..spacing import check_pixel_spacing
+
+#: Wall thickness (mm) assumed for the crop side when a slice has no epicardial label.
+DEFAULT_WALL_MM = 9.0
+#: The labels are turned and measured on a grid this many times finer than the crop.
+LABEL_SUPERSAMPLE = 4
+
+
+@dataclass(frozen=True)
+class LabelledStack:
+    """One patient's labelled short-axis stack at a few frames (e.g. ED and ES), full field of view.
+
+    Attributes:
+        subject: patient name (from the data set, never from a DICOM header).
+        source: where it comes from (``"acdc"``, ``"sunnybrook"``...).
+        group: pathology group, or ``""``.
+        images: (F, S, H, W) float32 frames × slices, any intensity scale.
+        cavity: (F, S, H, W) bool LV cavity (papillary muscles and trabeculations included).
+        myocardium: (F, S, H, W) bool LV myocardium, or None when not labelled.
+        rv: (F, S, H, W) bool RV cavity, or None when not labelled.
+        spacing_mm: in-plane pixel spacing (row, column), mm.
+        frame_names: a name per frame, e.g. ``("ED", "ES")``; the first must be ED.
+        phase: (F,) 1 systole, 0 diastole of each frame.
+    """
+
+    subject: str
+    source: str
+    group: str
+    images: np.ndarray
+    cavity: np.ndarray
+    myocardium: np.ndarray | None
+    rv: np.ndarray | None
+    spacing_mm: tuple[float, float]
+    frame_names: tuple[str, ...]
+    phase: np.ndarray
+
+    def __post_init__(self) -> None:
+        where = f"{self.source} {self.subject}"
+        images = np.asarray(self.images)
+        if images.ndim != 4 or 0 in images.shape:
+            raise InputError(f"{where}: images must be (frames, slices, rows, columns); got shape {images.shape}")
+        if not np.all(np.isfinite(images)):
+            raise InputError(f"{where}: the images contain NaN or infinite values")
+        for name in ("cavity", "myocardium", "rv"):
+            m = getattr(self, name)
+            if m is None:
+                if name == "cavity":
+                    raise InputError(f"{where}: an LV cavity label is needed")
+                continue
+            if np.shape(m) != images.shape:
+                raise InputError(f"{where}: the {name} label has shape {np.shape(m)}, the images {images.shape}")
+            object.__setattr__(self, name, np.asarray(m, dtype=bool))
+        if len(self.frame_names) != images.shape[0] or np.shape(self.phase) != (images.shape[0],):
+            raise InputError(f"{where}: one frame name and one phase per frame are needed")
+        object.__setattr__(self, "images", images.astype(np.float32, copy=False))
+        object.__setattr__(self, "spacing_mm", check_pixel_spacing(self.spacing_mm, what=f"{where}: pixel spacing"))
+        object.__setattr__(self, "phase", np.asarray(self.phase, dtype=np.int64))
+
+    @property
+    def n_slices(self) -> int:
+        return int(self.images.shape[1])
+
+
+@dataclass(frozen=True)
+class CropSet:
+    """Labelled crops, one row per (patient, slice), every frame of the slice.
+
+    Attributes:
+        images: (N, F, P, P) float32 raw crops (intensity not normalised: training
+            augments them first, then normalises as the spec says).
+        indices: (N, F, 11) true indices in mm / mm², NaN where a label is missing.
+        pixel_mm: (N,) crop pixel size, mm (crop side = P × pixel_mm).
+        phase: (N, F) 1 systole, 0 diastole.
+        subjects, sources, groups: per row.
+        slices: (N,) slice number in the patient's stack.
+        mid: (N,) whether the row is the patient's mid-ventricular slice.
+        spec: the input spec the crops were cut with.
+    """
+
+    images: np.ndarray
+    indices: np.ndarray
+    pixel_mm: np.ndarray
+    phase: np.ndarray
+    subjects: tuple[str, ...]
+    sources: tuple[str, ...]
+    groups: tuple[str, ...]
+    slices: np.ndarray
+    mid: np.ndarray
+    spec: InputSpec
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    @classmethod
+    def concatenate(cls, parts: Sequence["CropSet"]) -> "CropSet":
+        """One set of several (cut with the same spec and frame count)."""
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            raise InputError("no crops to join")
+        if any(p.spec != parts[0].spec or p.images.shape[1:] != parts[0].images.shape[1:] for p in parts):
+            raise InputError("crop sets cut with other specs or frame counts cannot be joined")
+        cat = lambda name: np.concatenate([getattr(p, name) for p in parts])  # noqa: E731
+        join = lambda name: tuple(v for p in parts for v in getattr(p, name))  # noqa: E731
+        return cls(cat("images"), cat("indices"), cat("pixel_mm"), cat("phase"), join("subjects"), join("sources"),
+                   join("groups"), cat("slices"), cat("mid"), parts[0].spec)
+
+
+def ring_slices(stack: LabelledStack) -> list[int]:
+    """Slices whose myocardium is a closed ring around the cavity in every frame.
+
+    A ring is closed when filling the myocardium's holes covers the whole cavity (no cavity
+    pixel touches the outside: not a basal slice open to the outflow tract, not beyond the
+    apex). Without a myocardium label: the slices with a cavity in every frame.
+    """
+    out = []
+    for s in range(stack.n_slices):
+        ok = True
+        for f in range(stack.images.shape[0]):
+            cav = stack.cavity[f, s]
+            if cav.sum() < 4:
+                ok = False
+                break
+            if stack.myocardium is not None:
+                filled = ndi.binary_fill_holes(stack.myocardium[f, s])
+                if not np.all(filled[cav]):
+                    ok = False
+                    break
+        if ok:
+            out.append(s)
+    return out
+
+
+def mid_ring_slice(stack: LabelledStack) -> int:
+    """The mid-ventricular slice: the middle of the longest run of ring slices, ``(first + last) // 2``
+    (the analysis's rule on the slices where the LV is found).
+
+    Raises:
+        InputError: no slice has the LV labelled as a closed ring.
+    """
+    rings = ring_slices(stack)
+    if not rings:
+        raise InputError(f"{stack.source} {stack.subject}: no slice has a labelled LV (a cavity ringed by myocardium)")
+    runs: list[list[int]] = [[rings[0]]]
+    for s in rings[1:]:
+        if s == runs[-1][-1] + 1:
+            runs[-1].append(s)
+        else:
+            runs.append([s])
+    run = max(runs, key=len)
+    return (run[0] + run[-1]) // 2
+
+
+def _centroid(mask: np.ndarray) -> tuple[float, float]:
+    rr, cc = np.nonzero(mask)
+    return float(rr.mean()), float(cc.mean())
+
+
+def _rv_angle(lv_centre: tuple[float, float], rv: np.ndarray, spacing: tuple[float, float]) -> float:
+    """Direction (degrees clockwise from 12 o'clock, physical) from the LV centre to the RV label's centroid."""
+    ry, rx = _centroid(rv)
+    d_row, d_col = (ry - lv_centre[0]) * spacing[0], (rx - lv_centre[1]) * spacing[1]
+    return float(np.degrees(np.arctan2(d_col, -d_row)) % 360.0)
+
+
+def build_crops(stack: LabelledStack, spec: InputSpec, *, slices: str = "mid",
+                rv_angle_deg: float | None = None) -> CropSet:
+    """Crops and true indices of a labelled stack, cut by ``spec``.
+
+    Args:
+        stack: the patient's labelled stack.
+        spec: the input spec (the model's; default crops: ``InputSpec()``).
+        slices: ``"mid"`` (the mid-ventricular slice, the LVQuan protocol) or ``"rings"``
+            (every slice whose myocardium is a closed ring; see :func:`ring_slices`).
+        rv_angle_deg: the RV direction to use when the mid slice has no RV label.
+
+    Returns:
+        A :class:`CropSet` of one row per slice.
+
+    Raises:
+        InputError: no labelled LV, no RV label on the mid slice and no ``rv_angle_deg``, bad ``slices``.
+    """
+    if slices not in ("mid", "rings"):
+        raise InputError(f"slices must be 'mid' or 'rings'; got {slices!r}")
+    mid = mid_ring_slice(stack)
+    if stack.rv is not None and stack.rv[0, mid].any():
+        mid_epi = stack.cavity[0, mid] | (stack.myocardium[0, mid] if stack.myocardium is not None else False)
+        stack_angle = _rv_angle(_centroid(mid_epi), stack.rv[0, mid], stack.spacing_mm)
+    elif rv_angle_deg is not None:
+        stack_angle = float(rv_angle_deg) % 360.0
+    else:
+        raise InputError(f"{stack.source} {stack.subject}: no RV label on the mid slice, so the RV direction "
+                         "must be given")
+    chosen = [mid] if slices == "mid" else ring_slices(stack)
+    p, k = spec.crop_pixels, LABEL_SUPERSAMPLE
+    images, indices, pixel = [], [], []
+    for s in chosen:
+        cav_ed = stack.cavity[0, s]
+        epi_ed = cav_ed | (stack.myocardium[0, s] if stack.myocardium is not None else False)
+        centre = _centroid(epi_ed)
+        sp = stack.spacing_mm
+        px_area = sp[0] * sp[1]
+        if stack.myocardium is not None:
+            side = spec.crop_side_mm(epi_ed.sum() * px_area)
+        else:
+            d = 2.0 * np.sqrt(cav_ed.sum() * px_area / np.pi) + 2.0 * DEFAULT_WALL_MM
+            side = spec.crop_side_mm(np.pi * d * d / 4.0)
+        angle = _rv_angle(centre, stack.rv[0, s], sp) if stack.rv is not None and stack.rv[0, s].any() else stack_angle
+        crop, pixel_mm = crop_rotated(stack.images[:, s], centre, sp, side, angle, p, spec.rv_angle_deg)
+
+        def turned(mask: np.ndarray) -> np.ndarray:
+            fine, _ = crop_rotated(mask.astype(np.float32), centre, sp, side, angle, p * k, spec.rv_angle_deg)
+            return fine >= 0.5
+
+        cav = turned(stack.cavity[:, s])
+        epi = turned(stack.cavity[:, s] | stack.myocardium[:, s]) if stack.myocardium is not None else None
+        ind = measure_masks(cav, epi, pixel_mm / k).to_array()
+        images.append(crop)
+        indices.append(ind)
+        pixel.append(pixel_mm)
+    n = len(chosen)
+    return CropSet(
+        images=np.stack(images).astype(np.float32), indices=np.stack(indices), pixel_mm=np.asarray(pixel),
+        phase=np.repeat(stack.phase[None], n, axis=0), subjects=(stack.subject,) * n, sources=(stack.source,) * n,
+        groups=(stack.group,) * n, slices=np.asarray(chosen), mid=np.asarray([s == mid for s in chosen]), spec=spec,
+    )

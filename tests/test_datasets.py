@@ -1,0 +1,145 @@
+"""lvquant.datasets: labelled full-FOV stacks -> crops cut by the input spec, with true indices (issue 13)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lvquant.analysis.spec import InputSpec
+from lvquant.datasets import LabelledStack, build_crops, mid_ring_slice, ring_slices
+from lvquant.datasets.acdc import read_acdc_pack, read_patients_csv
+from lvquant.errors import InputError, ReaderError
+
+SHARED_ACDC = Path(__file__).resolve().parents[2] / "shared" / "data" / "acdc"
+SPACING = 1.25
+
+
+def _stack(n_slices: int = 5, *, r_cav=(16.0, 11.0), wall=8.0, rv_side="up", open_slice: int | None = 0,
+           myocardium: bool = True) -> LabelledStack:
+    """Circular LV (cavity radius per frame in mm, a wall of ``wall`` mm) at the image centre-right,
+    an RV blob beside it; slice ``open_slice`` has a myocardium open on one side (basal)."""
+    h = w = 128
+    yy, xx = np.mgrid[:h, :w]
+    cy, cx = 60.0, 70.0
+    rr = np.hypot(yy - cy, xx - cx) * SPACING
+    off = {"up": (-1, 0), "left": (0, -1), "right": (0, 1)}[rv_side]
+    rv = np.hypot(yy - (cy + off[0] * 30 / SPACING), xx - (cx + off[1] * 30 / SPACING)) * SPACING < 8.0
+    f = len(r_cav)
+    cav = np.zeros((f, n_slices, h, w), bool)
+    myo = np.zeros_like(cav)
+    for i, r in enumerate(r_cav):
+        for s in range(n_slices):
+            cav[i, s] = rr <= r
+            myo[i, s] = (rr > r) & (rr <= r + wall)
+            if s == open_slice:
+                myo[i, s] &= ~((xx > cx) & (np.abs(yy - cy) < 4))  # a gap: the cavity reaches the outside
+    images = (cav * 1.0 + myo * 0.3 + rv[None, None] * 0.9).astype(np.float32)
+    return LabelledStack("p1", "test", "NOR", images, cav, myo if myocardium else None,
+                         np.broadcast_to(rv, cav.shape).copy(), (SPACING, SPACING), ("ED", "ES")[:f],
+                         np.array([0, 1][:f]))
+
+
+def test_ring_slices_leave_out_an_open_myocardium_and_the_mid_is_the_middle():
+    st = _stack(5, open_slice=0)
+    assert ring_slices(st) == [1, 2, 3, 4]
+    assert mid_ring_slice(st) == 2
+
+
+def test_a_stack_without_any_ring_is_refused():
+    st = _stack(1, open_slice=0)
+    with pytest.raises(InputError, match="no slice has a labelled LV"):
+        build_crops(st, InputSpec())
+
+
+@pytest.mark.parametrize("rv_side", ["up", "left", "right"])
+def test_crops_put_the_rv_where_the_spec_says_and_measure_the_ring(rv_side):
+    spec = InputSpec()
+    cs = build_crops(_stack(3, rv_side=rv_side, open_slice=None), spec)
+    assert cs.images.shape == (1, 2, 80, 80) and cs.mid.tolist() == [True]
+    # crop side: 2.5 x the ED epicardial diameter (radius 16 + 8 mm)
+    assert cs.pixel_mm[0] * 80 == pytest.approx(2.5 * 2 * 24.0, rel=0.02)
+    # the RV (the brightest blob beside the LV) lies on the crop's left
+    img = cs.images[0, 0]
+    rv_part = (img > 0.8) & (img < 0.95)
+    cols = np.nonzero(rv_part)[1]
+    assert cols.size and cols.mean() < 30
+    a1, a2 = cs.indices[0, :, 0], cs.indices[0, :, 1]
+    np.testing.assert_allclose(a1, np.pi * np.array([16.0, 11.0]) ** 2, rtol=0.03)
+    np.testing.assert_allclose(a2, np.pi * ((np.array([16.0, 11.0]) + 8) ** 2 - np.array([16.0, 11.0]) ** 2), rtol=0.04)
+    np.testing.assert_allclose(cs.indices[0, :, 5:], 8.0, atol=0.6)  # every RWT is the wall
+
+
+def test_every_ring_slice_on_request():
+    cs = build_crops(_stack(5, open_slice=0), InputSpec(), slices="rings")
+    assert cs.slices.tolist() == [1, 2, 3, 4] and cs.mid.tolist() == [False, True, False, False]
+
+
+def test_a_missing_myocardium_label_is_nan_never_zero():
+    cs = build_crops(_stack(3, myocardium=False, open_slice=None), InputSpec())
+    ind = cs.indices[0]
+    assert np.all(np.isfinite(ind[:, 0])) and np.all(np.isnan(ind[:, 1])) and np.all(np.isnan(ind[:, 5:]))
+    # crop side from the cavity plus two assumed walls of 9 mm
+    assert cs.pixel_mm[0] * 80 == pytest.approx(2.5 * (2 * 16 + 18), rel=0.02)
+
+
+def test_the_crop_follows_the_spec():
+    spec = InputSpec(crop_pixels=96, crop_scale=3.0)
+    cs = build_crops(_stack(3, open_slice=None), spec)
+    assert cs.images.shape[2:] == (96, 96) and cs.spec is spec
+    assert cs.pixel_mm[0] * 96 == pytest.approx(3.0 * 48.0, rel=0.02)
+
+
+def test_labelled_stack_refuses_inconsistent_arrays():
+    st = _stack(2, open_slice=None)
+    with pytest.raises(InputError, match="shape"):
+        LabelledStack("p", "t", "", st.images, st.cavity[:, :1], None, None, (1, 1), ("ED", "ES"), np.array([0, 1]))
+    with pytest.raises(InputError, match="pixel spacing"):
+        LabelledStack("p", "t", "", st.images, st.cavity, None, None, (0, 0), ("ED", "ES"), np.array([0, 1]))
+
+
+def _write_pack(folder: Path, patient: str, labels: np.ndarray, *, pixel_mm: str = "1.5",
+                image_shape: tuple | None = None) -> None:
+    folder.mkdir(exist_ok=True)
+    img = np.zeros(image_shape or labels.shape, np.float32)
+    np.savez(folder / f"{patient}.npz", image_ed=img, image_es=img, label_ed=labels, label_es=labels)
+    (folder / "patients.csv").write_text(f"patient,group,pixel_mm\n{patient},NOR,{pixel_mm}\n")
+
+
+def test_acdc_pack_reader_takes_the_labels_and_refuses_bad_packs(tmp_path):
+    labels = np.zeros((3, 32, 32), np.uint8)
+    labels[:, 10:20, 10:20] = 2
+    labels[:, 12:18, 12:18] = 3
+    labels[:, 10:20, 2:8] = 1
+    _write_pack(tmp_path / "ok", "patient900", labels)
+    st = read_acdc_pack(tmp_path / "ok", "patient900")
+    assert st.images.shape == (2, 3, 32, 32) and st.spacing_mm == (1.5, 1.5) and st.group == "NOR"
+    assert st.cavity.sum() == 2 * 3 * 36 and st.rv.sum() == 2 * 3 * 60
+    bad = labels.copy()
+    bad[0, 0, 0] = 7
+    _write_pack(tmp_path / "values", "patient901", bad)
+    with pytest.raises(ReaderError, match=r"label values \[7\]"):
+        read_acdc_pack(tmp_path / "values", "patient901")
+    _write_pack(tmp_path / "shape", "patient902", labels, image_shape=(3, 32, 30))
+    with pytest.raises(ReaderError, match="must be two equal"):
+        read_acdc_pack(tmp_path / "shape", "patient902")
+    _write_pack(tmp_path / "zero", "patient903", labels, pixel_mm="0")
+    with pytest.raises(ReaderError, match="no positive pixel_mm"):
+        read_acdc_pack(tmp_path / "zero", "patient903")
+    with pytest.raises(ReaderError, match="not listed"):
+        read_acdc_pack(tmp_path / "zero", "patient999")
+    with pytest.raises(ReaderError, match="cannot read"):
+        read_patients_csv(tmp_path / "nowhere")
+
+
+@pytest.mark.skipif(not SHARED_ACDC.is_dir(), reason="needs ../shared/data/acdc")
+def test_a_real_acdc_patient_gives_plausible_mid_slice_indices():
+    """A training patient (not in the held-out split): the cavity shrinks from ED to ES, the wall thickens."""
+    st = read_acdc_pack(SHARED_ACDC, "patient066")
+    cs = build_crops(st, InputSpec())
+    ed, es = cs.indices[0]
+    assert 1000 < ed[0] < 4000 and es[0] < 0.8 * ed[0]
+    assert 500 < ed[1] < 3000
+    assert np.mean(es[5:]) > np.mean(ed[5:])
+    assert np.all(np.isfinite(cs.indices))
