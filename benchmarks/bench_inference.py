@@ -20,31 +20,20 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+
+from timing import median_best_ms
 
 LIMIT_MS = 40.0
 MIN_SPEEDUP = 2.5
 #: The last commit with the NumPy engine.
 REFERENCE_COMMIT = "e926cf5"
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _time(predict, repeat: int) -> tuple[float, float]:
-    for _ in range(5):
-        predict()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        predict()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times), min(times)
 
 
 def _old_numpy_engine(commit: str, models: Path):
@@ -83,7 +72,7 @@ def main() -> int:
     models = args.models or DEFAULT_MODEL_DIR
     ens = Ensemble.load(models)
     crops = np.random.default_rng(0).random((20, 80, 80), dtype=np.float32)
-    med, best = _time(lambda: ens.predict(crops, 1.5), args.repeat)
+    med, best = median_best_ms(lambda: ens.predict(crops, 1.5), args.repeat, warmup=5)
     print(f"model stage, 20 frames x {ens.identity['network']} x{len(ens)}, ONNX Runtime "
           f"({default_threads()} threads): median {med:.1f} ms, best {best:.1f} ms over {args.repeat} runs "
           f"(limit {LIMIT_MS:.0f} ms)")
@@ -92,7 +81,7 @@ def main() -> int:
     if old is None:
         print("reference: no git history here, the old NumPy engine was not measured")
         return 0 if ok else 1
-    ref_med, ref_best = _time(lambda: old(crops), args.repeat)
+    ref_med, ref_best = median_best_ms(lambda: old(crops), args.repeat, warmup=5)
     speedup = ref_med / med
     print(f"reference, the NumPy engine of {args.reference_commit}, same weights, same run: median {ref_med:.1f} ms, "
           f"best {ref_best:.1f} ms -> ONNX Runtime {speedup:.2f}x faster (at least {MIN_SPEEDUP}x wanted)")

@@ -17,25 +17,15 @@ The issue's limit: median ≤ 120 ms for one slice.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 import zipfile
 from pathlib import Path
 
+from timing import median_best_ms
+
 LIMIT_MS = 120.0
 ZIP = Path(__file__).resolve().parents[1] / "src" / "lvquant" / "data" / "demo_series.zip"
-
-
-def _time(fn, repeat: int) -> tuple[float, float]:
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times), min(times)
 
 
 def main() -> int:
@@ -57,9 +47,9 @@ def main() -> int:
     k = min(range(cine.frames.shape[0]),
             key=lambda i: abs(cine.slice_positions_mm[i] - truth["slice_locations_mm"][truth["mid_slice"]]))
     frames, spacing = cine.frames[k], cine.spacing_mm
-    med, best = _time(lambda: locate_lv(frames, spacing), args.repeat)
-    ref, _ = _time(lambda: ndi.gaussian_filter(frames, (0, 2, 2)), args.repeat)
-    stack, _ = _time(lambda: locate_lv_in_stack(cine.frames, spacing), max(3, args.repeat // 4))
+    med, best = median_best_ms(lambda: locate_lv(frames, spacing), args.repeat)
+    ref, _ = median_best_ms(lambda: ndi.gaussian_filter(frames, (0, 2, 2)), args.repeat)
+    stack, _ = median_best_ms(lambda: locate_lv_in_stack(cine.frames, spacing), max(3, args.repeat // 4))
     print(f"localise one slice ({frames.shape[0]} frames, {frames.shape[1]} x {frames.shape[2]} px): "
           f"median {med:.1f} ms, best {best:.1f} ms over {args.repeat} runs (limit {LIMIT_MS:.0f} ms); "
           f"= {med / ref:.1f} x one Gaussian blur of the slice ({ref:.1f} ms, same run)")
