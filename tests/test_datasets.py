@@ -143,3 +143,40 @@ def test_a_real_acdc_patient_gives_plausible_mid_slice_indices():
     assert 500 < ed[1] < 3000
     assert np.mean(es[5:]) > np.mean(ed[5:])
     assert np.all(np.isfinite(cs.indices))
+
+
+def test_sunnybrook_pack_reader_orders_ed_es_and_keeps_slices_contoured_at_both(tmp_path):
+    from lvquant.datasets.sunnybrook import read_sunnybrook_pack
+
+    yy, xx = np.mgrid[:64, :64]
+    big, small = np.hypot(yy - 30, xx - 30) < 10, np.hypot(yy - 30, xx - 30) < 6
+    # slice 0 at frames 6 (ES, small) and 19 (ED, big); slice 2 only at frame 19
+    numbers = np.array([7, 20, 41 + 19])
+    endo = np.stack([small, big, big])
+    np.savez(tmp_path / "SC-N-99.npz", images=(endo * 200).astype(np.uint8), endo=endo, dicom_number=numbers)
+    st = read_sunnybrook_pack(tmp_path, "SC-N-99", spacing_mm=1.4, group="N")
+    assert st.images.shape == (2, 1, 64, 64) and st.myocardium is None and st.rv is None
+    assert st.cavity[0, 0].sum() == big.sum() and st.cavity[1, 0].sum() == small.sum()  # ED first
+    np.savez(tmp_path / "SC-N-98.npz", images=np.zeros((2, 64, 64), np.uint8), endo=endo[:2], dicom_number=numbers)
+    with pytest.raises(ReaderError, match="must describe the same"):
+        read_sunnybrook_pack(tmp_path, "SC-N-98", spacing_mm=1.4)
+    np.savez(tmp_path / "SC-N-97.npz", images=(endo * 1).astype(np.uint8), endo=endo, dicom_number=np.array([7, 20, 43]))
+    with pytest.raises(ReaderError, match="two frames"):
+        read_sunnybrook_pack(tmp_path, "SC-N-97", spacing_mm=1.4)
+    with pytest.raises(ReaderError, match="cannot read"):
+        read_sunnybrook_pack(tmp_path, "SC-N-00", spacing_mm=1.4)
+
+
+SHARED_SB = Path(__file__).resolve().parents[2] / "shared" / "data" / "sunnybrook45"
+
+
+@pytest.mark.skipif(not SHARED_SB.is_dir(), reason="needs ../shared/data/sunnybrook45")
+def test_a_real_sunnybrook_patient_gives_a_cavity_only_crop():
+    """A training patient of the split: with the RV direction given, the mid slice's cavity shrinks ED -> ES."""
+    from lvquant.datasets.sunnybrook import read_sunnybrook_pack
+
+    st = read_sunnybrook_pack(SHARED_SB, "SC-HF-I-07", spacing_mm=1.4)
+    cs = build_crops(st, InputSpec(), rv_angle_deg=270.0)
+    ed, es = cs.indices[0]
+    assert 500 < ed[0] < 6000 and es[0] < ed[0]
+    assert np.isnan(ed[1]) and np.all(np.isnan(ed[5:]))

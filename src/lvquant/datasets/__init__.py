@@ -2,6 +2,8 @@
 
 * :mod:`~lvquant.datasets.acdc`: the ACDC patients as packed in ``../shared/data/acdc``
   (one ``patientNNN.npz`` per patient, ``patients.csv``), read into :class:`LabelledStack`.
+* :mod:`~lvquant.datasets.sunnybrook`: the Sunnybrook patients as packed in
+  ``../shared/data/sunnybrook45`` (cavity only, spacing given by the caller).
 * :mod:`~lvquant.datasets.builder`: a :class:`LabelledStack` → :class:`CropSet`: the mid
   slice (or every slice whose myocardium is a closed ring), an LV-centred crop turned so
   that the RV lies where the spec says, its side by the spec's crop rule, and the 11
