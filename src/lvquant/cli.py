@@ -92,9 +92,20 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .train import TrainConfig, prepare, train_ensemble
     from .weights_io import sha256_file
 
-    dataset = read_lvquan(args.data)
-    data = prepare(dataset, description=f"{Path(args.data).name}: {dataset.n_subjects} subjects x {dataset.n_frames} frames",
-                   sha256=sha256_file(args.data) if Path(args.data).is_file() else None)
+    from .datasets.files import is_crop_file, read_crops
+
+    sha = sha256_file(args.data) if Path(args.data).is_file() else None
+    if is_crop_file(args.data):
+        from .train import prepare_crops
+
+        crops = read_crops(args.data)
+        data = prepare_crops(crops, description=f"{Path(args.data).name}: {len(crops)} real slices of "
+                             f"{len(set(zip(crops.sources, crops.subjects)))} patients x {crops.images.shape[1]} frames",
+                             sha256=sha)
+    else:
+        dataset = read_lvquan(args.data)
+        data = prepare(dataset, description=f"{Path(args.data).name}: {dataset.n_subjects} subjects x "
+                       f"{dataset.n_frames} frames", sha256=sha)
     overrides = {k: v for k, v in {"epochs": args.epochs, "seed": args.seed, "network": args.network,
                                    "intensity": args.intensity, "threads": args.threads,
                                    "patience": args.patience, "batch_size": args.batch_size, "lr": args.lr,
@@ -129,6 +140,39 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ------------------------------------------------------------------------ dataset
+def _cmd_dataset(args: argparse.Namespace) -> int:
+    from .analysis.predict import Ensemble
+    from .datasets.collect import collect_crops, read_split
+    from .datasets.files import save_crops
+    from .outputs import check_writable_dir
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".npz":
+        raise InputError(f"--out must name an .npz file; got {args.out}")
+    patients = read_split(args.split, args.part)
+    if args.acdc is None:
+        patients["acdc"] = []
+    if args.sunnybrook is None:
+        patients["sunnybrook"] = []
+    if not patients["acdc"] and not patients["sunnybrook"]:
+        raise InputError("give --acdc DIR and/or --sunnybrook DIR: the pack folders to read")
+    check_writable_dir(out.parent if str(out.parent) else Path("."), create=False)
+    spec = Ensemble.load(args.models).spec
+    bar = _progress_bar(len(patients["acdc"]) + len(patients["sunnybrook"]), "patients", args.quiet)
+    try:
+        crops = collect_crops(patients, spec, acdc_dir=args.acdc, sunnybrook_dir=args.sunnybrook, slices=args.slices,
+                              sunnybrook_spacing_mm=args.sunnybrook_spacing, progress=bar.update if bar else None)
+    finally:
+        if bar:
+            bar.close()
+    save_crops(crops, out)
+    n_patients = len(set(zip(crops.sources, crops.subjects)))
+    print(f"wrote {len(crops)} slices of {n_patients} patients ({args.part}, {args.slices}) to {out}; "
+          "it holds image crops: keep it out of any repository")
+    return EXIT_OK
+
+
 # ----------------------------------------------------------------------- evaluate
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .analysis.predict import Ensemble
@@ -141,6 +185,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.cv and args.models is None:
         raise InputError("--cv needs --models DIR: the folder written by 'lvquant train' on this data")
     members = None if args.members is None else _parse_members(args.members)
+    from .datasets.files import is_crop_file
+
+    if is_crop_file(args.data):
+        return _evaluate_crops(args, members)
     dataset = read_lvquan(args.data)
     bar = _progress_bar(dataset.n_subjects, "evaluating", args.json or args.quiet)
     try:
@@ -158,14 +206,71 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(to_json(result))
     else:
-        pe = result["phase_error"]
         print(f"{result['n_subjects']} subjects, {result['n_frames']} frames{' (cross-validated)' if args.cv else ''}")
-        print(f"areas MAE {result['areas_mae_mm2']:.1f} mm2 | dims MAE {result['dims_mae_mm']:.2f} mm | "
-              f"RWT MAE {result['rwt_mae_mm']:.2f} mm | phase error "
-              f"{'n/a' if pe is None else f'{100 * pe:.1f} %'} ({result['phase_method']})")
-        print("index   MAE      r")
-        for name, mae in result["mae"].items():
-            print(f"{name:<6} {mae:>7.2f}  {result['pearson'][name]:>5.3f}")
+        print(_metrics_text(result))
+    return EXIT_OK
+
+
+def _fmt(v, spec: str) -> str:
+    return "n/a" if v is None else format(v, spec)
+
+
+def _metrics_text(m: dict) -> str:
+    pe = m["phase_error"]
+    lines = [f"areas MAE {_fmt(m['areas_mae_mm2'], '.1f')} mm2 | dims MAE {_fmt(m['dims_mae_mm'], '.2f')} mm | "
+             f"RWT MAE {_fmt(m['rwt_mae_mm'], '.2f')} mm | phase error {'n/a' if pe is None else f'{100 * pe:.1f} %'}",
+             "index      MAE      r     bias  rel.bias  rel.MAE"]
+    for name, mae in m["mae"].items():
+        rb, rm = m["relative_bias"][name], m["relative_mae"][name]
+        lines.append(f"{name:<6} {_fmt(mae, '>8.2f')} {_fmt(m['pearson'][name], '>6.3f')} {_fmt(m['bias'][name], '>8.2f')}"
+                     f" {'n/a' if rb is None else f'{100 * rb:>7.1f}%'} {'n/a' if rm is None else f'{100 * rm:>7.1f}%'}")
+    return "\n".join(lines)
+
+
+def _evaluate_crops(args: argparse.Namespace, members: list[int] | None) -> int:
+    """lvquant evaluate on a crop file of real patients (lvquant dataset)."""
+    import numpy as np
+
+    from .analysis.predict import Ensemble
+    from .datasets.files import read_crops
+    from .evaluate import crop_metrics, predict_crops
+    from .tables import to_json
+    from .weights_io import sha256_file
+
+    crops = read_crops(args.data)
+    ens = Ensemble.load(args.models, members=members)
+    folds = None
+    if args.cv:
+        training = ens.manifest.get("training", {})
+        if training.get("data", {}).get("sha256") != sha256_file(args.data):
+            raise InputError("cross-validated evaluation needs the crop file the models were trained on "
+                             "(its checksum differs from the one in the manifest)")
+        folds = np.asarray(training["folds"])
+    bar = _progress_bar(len(crops), "evaluating", args.json or args.quiet)
+    try:
+        pred = predict_crops(crops, ens, folds=folds, progress=bar.update if bar else None)
+    finally:
+        if bar:
+            bar.close()
+    result = crop_metrics(crops, pred, phase_method=args.phase_method)
+    result["models"] = ens.identity
+    result["cross_validated"] = bool(args.cv)
+    if args.json:
+        sys.stdout.write(to_json(result))
+        return EXIT_OK
+    for title, part in [("mid slices, all sources", result["mid"]), ("every ring slice, all sources", result["all_rows"])] + \
+            [(f"mid slices, {s}", v["mid"]) for s, v in result["by_source"].items()]:
+        if part is None:
+            continue
+        print(f"== {title}: {part['n_patients']} patients, {part['n_frames']} frames{' (cross-validated)' if args.cv else ''}")
+        print(_metrics_text(part))
+    print("== mid slices by group: A1 MAE mm2 / bias % | A2 MAE mm2 / bias %")
+    for g, part in result["by_group"].items():
+        if part is not None:
+            rb1, rb2 = part["relative_bias"]["A1"], part["relative_bias"]["A2"]
+            print(f"{g:<18} {part['n_patients']:>3} patients  A1 {_fmt(part['mae']['A1'], '.0f')} / "
+                  f"{'n/a' if rb1 is None else f'{100 * rb1:+.1f}'} | A2 {_fmt(part['mae']['A2'], '.0f')} / "
+                  f"{'n/a' if rb2 is None else f'{100 * rb2:+.1f}'}")
     return EXIT_OK
 
 
@@ -278,7 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Train N networks (one per fold) on a labelled LVQuan .mat/.npz file; writes "
                                     "safetensors weights, manifest.json and cross-validated predictions to --out. "
                                     "Resumable: rerun the same command to continue.")
-    tr.add_argument("--data", required=True, metavar="FILE", help="labelled LVQuan .mat/.npz (e.g. from 'lvquant phantom')")
+    tr.add_argument("--data", required=True, metavar="FILE",
+                    help="labelled LVQuan .mat/.npz (e.g. from 'lvquant phantom') or a crop file of 'lvquant dataset'")
     tr.add_argument("--out", required=True, metavar="DIR", help="model folder to write")
     tr.add_argument("--folds", type=int, default=5, metavar="N", help="number of folds = networks (default 5)")
     tr.add_argument("--split", choices=("kmeans", "contiguous"), default="kmeans", help="fold construction (default kmeans)")
@@ -299,9 +405,27 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     tr.set_defaults(func=_cmd_train)
 
+    ds = sub.add_parser("dataset", help="cut training/evaluation crops from labelled real cine MRI",
+                        description="Read the labelled patients of one part of a split (ACDC and Sunnybrook packs), "
+                                    "cut each mid slice (or every slice whose myocardium is a closed ring) as the "
+                                    "models' input spec says, measure the 11 indices on the labels and write one "
+                                    ".npz for 'lvquant train' and 'lvquant evaluate'. Missing labels are stored "
+                                    "as missing, never as zero.")
+    ds.add_argument("--split", required=True, metavar="FILE", help="split file, e.g. splits/real_v1.json")
+    ds.add_argument("--part", required=True, choices=("train", "test"), help="which patients of the split")
+    ds.add_argument("--acdc", metavar="DIR", help="ACDC pack folder (patientNNN.npz + patients.csv)")
+    ds.add_argument("--sunnybrook", metavar="DIR", help="Sunnybrook pack folder (SC-*.npz + patients.csv)")
+    ds.add_argument("--slices", choices=("mid", "rings"), default="mid", help="mid slice only (default) or every ring slice")
+    ds.add_argument("--sunnybrook-spacing", type=float, default=1.4, metavar="MM",
+                    help="pixel spacing assumed for Sunnybrook packs, which keep none (default 1.4)")
+    ds.add_argument("--models", metavar="DIR", help="model folder whose input spec to cut by (default: the shipped one)")
+    ds.add_argument("--out", required=True, metavar="FILE.npz", help="file to write (outside any repository)")
+    ds.add_argument("--quiet", action="store_true", help="no progress bar")
+    ds.set_defaults(func=_cmd_dataset)
+
     ev = sub.add_parser("evaluate", help="LVQuan metrics of an ensemble on labelled data",
                         description="MAE per index and per group (areas, dims, RWT), Pearson r, phase error rate.")
-    ev.add_argument("--data", required=True, metavar="FILE", help="labelled LVQuan .mat/.npz")
+    ev.add_argument("--data", required=True, metavar="FILE", help="labelled LVQuan .mat/.npz, or a crop file of 'lvquant dataset'")
     ev.add_argument("--models", metavar="DIR", help="model folder (default: the shipped ensemble)")
     ev.add_argument("--members", metavar="K[,K]", help="use only these models of the folder (e.g. 0 for a single model)")
     ev.add_argument("--cv", action="store_true", help="cross-validated: each subject by the model that did not train on it")

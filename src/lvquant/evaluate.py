@@ -36,40 +36,71 @@ def predicted_phases(pred_mm: np.ndarray, method: str = "poly") -> np.ndarray:
 
 def lvquan_metrics(pred_mm: np.ndarray, true_mm: np.ndarray, true_phase: np.ndarray | None = None,
                    *, phase_method: str = "poly") -> dict[str, Any]:
-    """All LVQuan metrics of a set of predictions.
+    """All LVQuan metrics of a set of predictions, and the signed bias of each index.
+
+    A true index may be missing (NaN: e.g. no myocardium label on a Sunnybrook slice): each
+    index is scored on the frames where its truth is known, and a group figure (areas, dims,
+    RWT) is given only when every index of the group has some truth (else None).
 
     Args:
-        pred_mm, true_mm: (S, T, 11) indices in mm² / mm.
+        pred_mm, true_mm: (S, T, 11) indices in mm² / mm; the truth may hold NaN.
         true_phase: (S, T) true labels (1 systole, 0 diastole), or None to skip
-            the phase error.
+            the phase error (also skipped when T < 4: a cycle's phase needs its frames).
         phase_method: how predicted phases are derived (``"poly"`` or ``"argmax"``).
 
     Returns:
         JSON-ready dict with ``areas_mae_mm2``, ``dims_mae_mm``, ``rwt_mae_mm``,
-        ``phase_error`` (fraction, or None), ``mae`` and ``pearson`` per index
-        name, ``n_subjects`` and ``n_frames``.
+        ``phase_error`` (fraction, or None), per index name: ``mae``, ``pearson``,
+        ``bias`` (mean of prediction − truth, mm² / mm), ``relative_bias`` (mean of
+        (prediction − truth) / truth), ``relative_mae`` (mean of |prediction − truth| / truth)
+        and ``n_known`` (frames with truth); ``n_subjects`` and ``n_frames``.
     """
     pred = np.asarray(pred_mm, dtype=np.float64)
     true = np.asarray(true_mm, dtype=np.float64)
     if pred.shape != true.shape or pred.ndim != 3 or pred.shape[2] != 11:
         raise InputError(f"predictions {pred.shape} and truth {true.shape} must both be (subjects, frames, 11)")
-    if not (np.all(np.isfinite(pred)) and np.all(np.isfinite(true))):
-        raise InputError("predictions or truth contain NaN or infinite values")
-    err = np.abs(pred - true).reshape(-1, 11)
-    mae = err.mean(0)
+    if not np.all(np.isfinite(pred)) or np.any(np.isinf(true)):
+        raise InputError("predictions contain NaN or infinite values, or the truth infinite ones")
     flat_p, flat_t = pred.reshape(-1, 11), true.reshape(-1, 11)
+    known = np.isfinite(flat_t)
+    if not known.any():
+        raise InputError("the truth holds no known index: there is nothing to evaluate against")
+
+    def per_index(values: np.ndarray) -> list[float | None]:
+        return [float(values[known[:, i], i].mean()) if known[:, i].any() else None for i in range(11)]
+
+    diff = flat_p - flat_t
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(known & (flat_t > 0), diff / np.where(flat_t > 0, flat_t, 1.0), np.nan)
+    mae, bias = per_index(np.abs(diff)), per_index(diff)
+    rel_known = np.isfinite(rel)
+    rel_bias = [float(rel[rel_known[:, i], i].mean()) if rel_known[:, i].any() else None for i in range(11)]
+    rel_mae = [float(np.abs(rel[rel_known[:, i], i]).mean()) if rel_known[:, i].any() else None for i in range(11)]
+
+    def group(name: str) -> float | None:
+        vals = [mae[i] for i in GROUPS[name]]
+        return None if any(v is None for v in vals) else float(np.mean(vals))
+
+    def corr(i: int) -> float | None:
+        r = pearson(flat_p[known[:, i], i], flat_t[known[:, i], i]) if known[:, i].sum() > 1 else float("nan")
+        return None if not np.isfinite(r) else r
+
     result: dict[str, Any] = {
-        "areas_mae_mm2": float(mae[list(GROUPS["areas"])].mean()),
-        "dims_mae_mm": float(mae[list(GROUPS["dims"])].mean()),
-        "rwt_mae_mm": float(mae[list(GROUPS["rwt"])].mean()),
+        "areas_mae_mm2": group("areas"),
+        "dims_mae_mm": group("dims"),
+        "rwt_mae_mm": group("rwt"),
         "phase_error": None,
-        "mae": {n: float(v) for n, v in zip(INDEX_NAMES, mae)},
-        "pearson": {n: pearson(flat_p[:, i], flat_t[:, i]) for i, n in enumerate(INDEX_NAMES)},
+        "mae": dict(zip(INDEX_NAMES, mae)),
+        "pearson": {n: corr(i) for i, n in enumerate(INDEX_NAMES)},
+        "bias": dict(zip(INDEX_NAMES, bias)),
+        "relative_bias": dict(zip(INDEX_NAMES, rel_bias)),
+        "relative_mae": dict(zip(INDEX_NAMES, rel_mae)),
+        "n_known": {n: int(known[:, i].sum()) for i, n in enumerate(INDEX_NAMES)},
         "n_subjects": int(pred.shape[0]),
         "n_frames": int(pred.shape[0] * pred.shape[1]),
         "phase_method": phase_method,
     }
-    if true_phase is not None:
+    if true_phase is not None and pred.shape[1] >= 4:
         tp = np.asarray(true_phase)
         if tp.shape != pred.shape[:2]:
             raise InputError(f"true phase shape {tp.shape} does not match predictions {pred.shape[:2]}")
@@ -125,3 +156,49 @@ def evaluate_cross_validated(dataset: Any, model_dir: Any, data_sha256: str, *, 
     result = lvquan_metrics(pred, dataset.indices.to_array(), dataset.phase, phase_method=phase_method)
     result["cross_validated"] = True
     return result
+
+
+def predict_crops(crops: Any, ensemble: Any, *, folds: np.ndarray | None = None, progress: Any = None) -> np.ndarray:
+    """(N, F, 11) ensemble predictions in mm / mm² for every row of a :class:`lvquant.datasets.CropSet`.
+
+    With ``folds`` (the manifest's fold of each row), row r is predicted by the model of its
+    fold only (cross-validated: the model that did not train on it).
+    """
+    if crops.spec != ensemble.spec:
+        raise InputError("these crops were cut with another input spec than the models expect: rebuild them "
+                         "with 'lvquant dataset --models' of these models")
+    by_fold = {}
+    if folds is not None:
+        members = {int(m["fold"]): i for i, m in enumerate(ensemble.manifest["models"])}
+        by_fold = {f: ensemble.subset([members[f]]) for f in np.unique(folds)}
+    out = []
+    for r in range(len(crops)):
+        ens = by_fold[int(folds[r])] if folds is not None else ensemble
+        out.append(ens.predict_raw(crops.images[r], float(crops.pixel_mm[r])).mean.to_array())
+        if progress:
+            progress(1)
+    return np.stack(out)
+
+
+def crop_metrics(crops: Any, pred_mm: np.ndarray, *, phase_method: str = "poly") -> dict[str, Any]:
+    """LVQuan metrics and signed bias of predictions for a crop set: the mid slices (the LVQuan
+    protocol) and every row, overall, per source and per source/group (mid slices)."""
+    true = np.asarray(crops.indices, dtype=np.float64)
+    mid = np.asarray(crops.mid, dtype=bool)
+    sources = np.asarray(crops.sources)
+    groups = np.asarray([f"{s}/{g}" for s, g in zip(crops.sources, crops.groups)])
+
+    def part(rows: np.ndarray) -> dict[str, Any] | None:
+        if not rows.any() or not np.isfinite(true[rows]).any():
+            return None
+        m = lvquan_metrics(pred_mm[rows], true[rows], crops.phase[rows], phase_method=phase_method)
+        m["n_patients"] = len({(s, p) for s, p, keep in zip(crops.sources, crops.subjects, rows) if keep})
+        return m
+
+    return {
+        "mid": part(mid),
+        "all_rows": part(np.ones(len(mid), bool)),
+        "by_source": {s: {"mid": part(mid & (sources == s)), "all_rows": part(sources == s)}
+                      for s in sorted(set(crops.sources))},
+        "by_group": {g: part(mid & (groups == g)) for g in sorted(set(groups))},
+    }

@@ -132,6 +132,10 @@ class TrainingData:
         sha256: checksum of the source file, when read from a file.
         input_spec: how the crops were cut (the analysis will cut its crops the
             same way); default: the method's spec with side P.
+        groups: (S,) the patient of each row, when several rows come from one patient
+            (several slices): folds then keep a patient's rows together. None: every
+            row is its own subject.
+        provenance: sources, patient lists and licences of the data, for the manifest.
     """
 
     images: np.ndarray
@@ -141,6 +145,8 @@ class TrainingData:
     description: str = ""
     sha256: str | None = None
     input_spec: InputSpec | None = None
+    groups: tuple[str, ...] | None = None
+    provenance: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.images.ndim != 4 or self.images.shape[2] != self.images.shape[3] or self.images.shape[2] % 16:
@@ -152,8 +158,12 @@ class TrainingData:
                              f"{self.input_spec.crop_pixels}")
         if self.targets.shape != (s, t, 11) or self.crop_side_mm.shape != (s,):
             raise InputError("training labels do not match the images (subjects × frames × 11 expected)")
-        if not (np.all(np.isfinite(self.images)) and np.all(np.isfinite(self.targets))):
-            raise InputError("training images or labels contain NaN or infinite values")
+        if not np.all(np.isfinite(self.images)) or np.any(np.isinf(self.targets)):
+            raise InputError("training images contain NaN or infinite values, or the labels infinite ones")
+        if not np.all(np.isfinite(self.targets[..., 0])):
+            raise InputError("every training frame needs its cavity area (A1); other indices may be missing (NaN)")
+        if self.groups is not None and len(self.groups) != s:
+            raise InputError(f"{len(self.groups)} patient names for {s} rows")
 
     @property
     def n_subjects(self) -> int:
@@ -185,13 +195,47 @@ def prepare(dataset: Any, *, description: str = "", sha256: str | None = None) -
     return TrainingData(images, targets, side, phase, description, sha256)
 
 
+def prepare_crops(crops: Any, *, description: str = "", sha256: str | None = None) -> TrainingData:
+    """Training arrays from a :class:`lvquant.datasets.CropSet` (real labelled crops; rows grouped by patient)."""
+    side = crops.images.shape[-1] * np.asarray(crops.pixel_mm, dtype=np.float64)
+    from .indices import mm_to_normalised
+
+    targets = mm_to_normalised(np.asarray(crops.indices, dtype=np.float64), side[:, None])
+    groups = tuple(f"{src}:{subj}" for src, subj in zip(crops.sources, crops.subjects))
+    from .datasets.files import licences_of
+
+    provenance = {"sources": sorted(set(crops.sources)), "patients": sorted(set(groups)), "n_rows": len(crops),
+                  "licences": licences_of(crops)}
+    return TrainingData(np.asarray(crops.images, dtype=np.float32), targets, side,
+                        np.asarray(crops.phase, dtype=np.int64), description, sha256, crops.spec, groups, provenance)
+
+
 def make_folds(data: TrainingData, n_folds: int = 5, split: str = "kmeans", seed: int = 0) -> np.ndarray:
-    """(S,) fold of each subject. ``kmeans``: the method's; ``contiguous``: published blocks."""
+    """(S,) fold of each row. ``kmeans``: the method's; ``contiguous``: published blocks.
+
+    With ``data.groups`` the folds are drawn over patients (the K-means descriptor of a
+    patient is the mean of its rows'), and every row takes its patient's fold: no patient
+    is in two folds.
+    """
+    if split not in SPLITS:
+        raise InputError(f"split must be one of {', '.join(SPLITS)}; got {split!r}")
+    names, row_patient = np.unique(np.asarray(data.groups if data.groups is not None else
+                                              [str(i) for i in range(data.n_subjects)]), return_inverse=True)
+    if data.groups is None:
+        row_patient = np.arange(data.n_subjects)
+    if len(names) < n_folds:
+        raise InputError(f"{len(names)} patients cannot fill {n_folds} folds")
     if split == "contiguous":
-        return contiguous_folds(data.n_subjects, n_folds)
-    if split == "kmeans":
-        return kmeans_folds(subject_descriptors(data.images, data.targets), n_folds, n_folds, seed=seed)
-    raise InputError(f"split must be one of {', '.join(SPLITS)}; got {split!r}")
+        return contiguous_folds(len(names), n_folds)[row_patient]
+    targets = data.targets.copy()
+    missing = ~np.isfinite(targets)
+    if missing.any():  # a missing index takes that index's mean, so it does not pull the clustering
+        targets[missing] = np.broadcast_to(np.nanmean(targets.reshape(-1, 11), axis=0), targets.shape)[missing]
+    rows = subject_descriptors(data.images, targets)
+    if data.groups is None:
+        return kmeans_folds(rows, n_folds, n_folds, seed=seed)
+    per_patient = np.stack([rows[row_patient == p].mean(axis=0) for p in range(len(names))])
+    return kmeans_folds(per_patient, n_folds, n_folds, seed=seed)[row_patient]
 
 
 # ------------------------------------------------------------------ augmentation
@@ -273,9 +317,17 @@ class FoldResult:
 
 def _standardise(data: TrainingData) -> tuple[np.ndarray, np.ndarray]:
     flat = data.targets.reshape(-1, 11)
-    mean, std = flat.mean(0), flat.std(0)
+    mean, std = np.nanmean(flat, 0), np.nanstd(flat, 0)
     # a (near-)constant target would blow up its z-score: leave it unscaled
     return mean, np.where(std > 1e-6 * (np.abs(mean) + 1e-6), std, 1.0)
+
+
+def masked_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Smooth-L1 loss (beta 0.5) over the known targets only (a missing index is NaN and adds nothing)."""
+    known = torch.isfinite(target)
+    per = torch.nn.functional.smooth_l1_loss(pred, torch.where(known, target, pred.detach()), beta=0.5,
+                                             reduction="none")
+    return (per * known).sum() / known.sum().clamp(min=1)
 
 
 def _normalised_stacks(data: TrainingData, subjects: np.ndarray, cfg: TrainConfig) -> np.ndarray:
@@ -349,7 +401,7 @@ def train_fold(data: TrainingData, train_subjects: np.ndarray, val_subjects: np.
             y = (torch.from_numpy(y_epoch[idx]) - mean_t) / std_t
             for g in opt.param_groups:
                 g["lr"] = _lr_at(cfg, epoch + step / steps)
-            loss = torch.nn.functional.smooth_l1_loss(net(x), y, beta=0.5)
+            loss = masked_loss(net(x), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -397,7 +449,7 @@ def _val_loss(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     net.eval()
     with torch.inference_mode():
         pred = torch.cat([net(x[i:i + 256]) for i in range(0, len(x), 256)])
-    return float(torch.nn.functional.smooth_l1_loss(pred, y, beta=0.5))
+    return float(masked_loss(pred, y))
 
 
 def _config_dict(cfg: TrainConfig) -> dict[str, Any]:
@@ -481,6 +533,7 @@ def train_ensemble(data: TrainingData, out_dir: str | Path, *, n_folds: int = 5,
         init_states, mean, std, initialised_from = _init_ensemble(init, cfg, data, folds)
     out = check_writable_dir(out_dir)
     plan = {"data_sha256": data.sha256, "n_subjects": data.n_subjects, "split": split, "n_folds": n_folds,
+            "grouped_by_patient": data.groups is not None,
             "folds": folds.tolist(), "config": _config_dict(cfg)}
     if initialised_from is not None:
         plan["init"] = initialised_from["sha256"]
@@ -540,7 +593,8 @@ def train_ensemble(data: TrainingData, out_dir: str | Path, *, n_folds: int = 5,
         "models": models,
         "training": {
             "data": {"description": data.description, "sha256": data.sha256, "n_subjects": data.n_subjects,
-                     "frames_per_subject": int(data.images.shape[1])},
+                     "frames_per_subject": int(data.images.shape[1]),
+                     **({"provenance": data.provenance} if data.provenance else {})},
             "split": split, "n_folds": n_folds, "folds": folds.tolist(), "seed": cfg.seed,
             "config": _config_dict(cfg), "torch_version": torch.__version__,
             "seconds": round(time.perf_counter() - t0, 1),

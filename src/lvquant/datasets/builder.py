@@ -16,8 +16,9 @@ The same crop is used for every frame of the slice (as the analysis uses one cro
 cycle). The indices are measured by :func:`lvquant.geometry.measure_masks` on the labels
 turned the same way, sampled :data:`LABEL_SUPERSAMPLE` times finer than the crop so that the
 truth is not rounded to the crop's coarse pixels. A missing label is NaN, never 0:
-without a myocardium label A2 and the six RWT are NaN; without an RV label the direction
-is unknown and the slice is refused unless ``rv_angle_deg`` is given.
+without a myocardium label A2 and the six RWT are NaN; without any RV label the direction
+is unknown: the stack is refused unless ``rv_angle_deg`` is given, and then the three
+dimensions (measured along directions set by the RV) are NaN too.
 """
 
 from __future__ import annotations
@@ -238,7 +239,8 @@ def build_crops(stack: LabelledStack, spec: InputSpec, *, slices: str = "mid",
         else:
             d = 2.0 * np.sqrt(cav_ed.sum() * px_area / np.pi) + 2.0 * DEFAULT_WALL_MM
             side = spec.crop_side_mm(np.pi * d * d / 4.0)
-        angle = _rv_angle(centre, stack.rv[0, s], sp) if stack.rv is not None and stack.rv[0, s].any() else stack_angle
+        labelled_rv = stack.rv is not None and stack.rv[0, s].any()
+        angle = _rv_angle(centre, stack.rv[0, s], sp) if labelled_rv else stack_angle
         crop, pixel_mm = crop_rotated(stack.images[:, s], centre, sp, side, angle, p, spec.rv_angle_deg)
 
         def turned(mask: np.ndarray) -> np.ndarray:
@@ -248,6 +250,8 @@ def build_crops(stack: LabelledStack, spec: InputSpec, *, slices: str = "mid",
         cav = turned(stack.cavity[:, s])
         epi = turned(stack.cavity[:, s] | stack.myocardium[:, s]) if stack.myocardium is not None else None
         ind = measure_masks(cav, epi, pixel_mm / k).to_array()
+        if stack.rv is None:  # the direction was assumed: the three directed dimensions are not known
+            ind[:, 2:5] = np.nan
         images.append(crop)
         indices.append(ind)
         pixel.append(pixel_mm)
