@@ -137,3 +137,21 @@ def test_metrics_score_known_truth_only_and_give_the_signed_bias():
     assert m["relative_bias"]["A1"] == pytest.approx(-0.1) and m["relative_mae"]["A1"] == pytest.approx(0.1)
     assert m["mae"]["A2"] is None and m["areas_mae_mm2"] is None and m["n_known"]["A2"] == 0
     assert m["dims_mae_mm"] == pytest.approx(0.0)
+
+
+def test_phantom_ed_es_pairs_join_the_real_crops(packs, capsys, tmp_path):
+    from lvquant.datasets.files import read_crops
+
+    ph = tmp_path / "ph.npz"
+    assert main(["phantom", "--subjects", "2", "--seed", "11", "--format", "npz", "--out", str(ph), "--quiet"]) == 0
+    out = tmp_path / "mix.npz"
+    assert main(["dataset", "--split", str(packs / "split.json"), "--part", "test", "--acdc", str(packs / "acdc"),
+                 "--phantom", str(ph), "--out", str(out), "--quiet"]) == 0
+    cs = read_crops(out)
+    assert cs.sources.count("phantom") == 2 and cs.sources.count("acdc") == 2
+    from lvquant.io import read_lvquan
+
+    truth = read_lvquan(ph).indices.to_array()
+    rows = [i for i, s in enumerate(cs.sources) if s == "phantom"]
+    for k, r in enumerate(rows):  # ED: the largest cavity of the cycle, ES: the smallest
+        assert cs.indices[r, 0, 0] == truth[k, :, 0].max() and cs.indices[r, 1, 0] == truth[k, :, 0].min()

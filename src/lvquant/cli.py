@@ -157,6 +157,11 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
         patients["sunnybrook"] = []
     if not patients["acdc"] and not patients["sunnybrook"]:
         raise InputError("give --acdc DIR and/or --sunnybrook DIR: the pack folders to read")
+    phantom = None
+    if args.phantom is not None:
+        from .io import read_lvquan
+
+        phantom = read_lvquan(args.phantom)
     check_writable_dir(out.parent if str(out.parent) else Path("."), create=False)
     spec = Ensemble.load(args.models).spec
     bar = _progress_bar(len(patients["acdc"]) + len(patients["sunnybrook"]), "patients", args.quiet)
@@ -166,6 +171,11 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
     finally:
         if bar:
             bar.close()
+    if phantom is not None:
+        from .datasets import CropSet
+        from .datasets.collect import phantom_pairs
+
+        crops = CropSet.concatenate([crops, phantom_pairs(phantom, spec, name=Path(args.phantom).stem)])
     save_crops(crops, out)
     n_patients = len(set(zip(crops.sources, crops.subjects)))
     print(f"wrote {len(crops)} slices of {n_patients} patients ({args.part}, {args.slices}) to {out}; "
@@ -418,6 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--slices", choices=("mid", "rings"), default="mid", help="mid slice only (default) or every ring slice")
     ds.add_argument("--sunnybrook-spacing", type=float, default=1.4, metavar="MM",
                     help="pixel spacing assumed for Sunnybrook packs, which keep none (default 1.4)")
+    ds.add_argument("--phantom", metavar="FILE", help="also the ED and ES frames of every subject of this labelled "
+                    "phantom file ('lvquant phantom --format npz'), to train on real and phantom together")
     ds.add_argument("--models", metavar="DIR", help="model folder whose input spec to cut by (default: the shipped one)")
     ds.add_argument("--out", required=True, metavar="FILE.npz", help="file to write (outside any repository)")
     ds.add_argument("--quiet", action="store_true", help="no progress bar")

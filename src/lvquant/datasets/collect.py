@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from ..analysis.spec import InputSpec
 from ..errors import InputError, ReaderError
 from .acdc import read_acdc_pack, read_patients_csv
@@ -80,3 +82,33 @@ def _sunnybrook_groups(folder: str | os.PathLike) -> dict[str, str]:
             return {r["case"]: r["group"] for r in csv.DictReader(f)}
     except (OSError, KeyError) as exc:
         raise ReaderError(f"cannot read {path} ({exc})") from None
+
+
+def phantom_pairs(dataset: Any, spec: InputSpec, *, name: str = "phantom") -> CropSet:
+    """The ED and ES frames of every subject of a labelled phantom LVQuan dataset, as a :class:`CropSet`.
+
+    Real labels exist at ED and ES only; these rows let a training set that mixes the
+    phantom (exact truth, rare shapes) with real patients keep one frame count. The
+    phantom's crops are already cut by the method's spec (:mod:`lvquant.phantom`).
+
+    Raises:
+        InputError: an unlabelled dataset, or crops of another side than the spec's.
+    """
+    from ..geometry import phase_from_areas
+
+    if not dataset.has_labels:
+        raise InputError("the phantom file has no labels")
+    if dataset.images.shape[-1] != spec.crop_pixels:
+        raise InputError(f"the phantom crops are {dataset.images.shape[-1]} pixels wide; the spec says {spec.crop_pixels}")
+    ind = dataset.indices.to_array()
+    rows = []
+    for s in range(dataset.n_subjects):
+        labels = phase_from_areas(ind[s, :, 0])
+        rows.append((labels.ed_frame, labels.es_frame))
+    idx = np.asarray(rows)
+    sel = np.arange(dataset.n_subjects)[:, None]
+    n = dataset.n_subjects
+    return CropSet(images=np.asarray(dataset.images[sel, idx], dtype=np.float32), indices=ind[sel, idx],
+                   pixel_mm=np.asarray(dataset.pixel_size_mm, dtype=np.float64), phase=np.tile([0, 1], (n, 1)),
+                   subjects=tuple(f"{name}-{i}" for i in range(n)), sources=("phantom",) * n, groups=("",) * n,
+                   slices=np.zeros(n, np.int64), mid=np.ones(n, bool), spec=spec)

@@ -25,6 +25,7 @@ FORMAT = "lvquant-crops/1"
 LICENCES = {
     "acdc": "ACDC (Bernard et al., IEEE TMI 2018): research and non-commercial use only",
     "sunnybrook": "Sunnybrook Cardiac Data (Radau et al., MIDAS Journal 2009): CC0 1.0",
+    "phantom": "lvquant's synthetic phantom (generated, MIT like lvquant)",
 }
 
 
