@@ -180,3 +180,88 @@ def test_a_real_sunnybrook_patient_gives_a_cavity_only_crop():
     ed, es = cs.indices[0]
     assert 500 < ed[0] < 6000 and es[0] < ed[0]
     assert np.isnan(ed[1]) and np.all(np.isnan(ed[2:]))  # no myocardium, RV direction assumed
+
+
+def _write_acdc_public(folder: Path, name: str, images: np.ndarray, labels: np.ndarray, spacing: float,
+                       ed: int = 1, es: int = 12, info: str | None = None) -> Path:
+    """ACDC's public layout for one patient, from (F=2, S, H, W) arrays (inverse of the reader's axes)."""
+    import nibabel as nib
+
+    p = folder / name
+    p.mkdir(parents=True)
+    (p / "Info.cfg").write_text(info if info is not None else f"ED: {ed}\nES: {es}\nGroup: NOR\nNbFrame: 30\n")
+    for f, frame in enumerate((ed, es)):
+        for suffix, arr in (("", images[f]), ("_gt", labels[f])):
+            data = np.transpose(arr, (2, 1, 0))[:, ::-1, :]  # (S, H, W) -> nibabel (x, y, z)
+            img = nib.Nifti1Image(np.ascontiguousarray(data), np.diag([spacing, spacing, 10.0, 1.0]))
+            nib.save(img, str(p / f"{name}_frame{frame:02d}{suffix}.nii.gz"))
+    return p
+
+
+def test_acdc_public_layout_reads_what_the_packs_hold(tmp_path):
+    from lvquant.datasets.nifti_labels import read_acdc_patient
+
+    st = _stack(3, open_slice=None)
+    labels = (st.cavity * 3 + st.myocardium * 2 + (st.rv & ~st.cavity & ~st.myocardium) * 1).astype(np.uint8)
+    folder = _write_acdc_public(tmp_path, "patient950", st.images, labels, SPACING)
+    back = read_acdc_patient(folder)
+    np.testing.assert_array_equal(back.images, st.images)
+    np.testing.assert_array_equal(back.cavity, st.cavity)
+    np.testing.assert_array_equal(back.myocardium, st.myocardium)
+    assert back.spacing_mm == (SPACING, SPACING) and back.group == "NOR"
+    a = build_crops(back, InputSpec())
+    b = build_crops(LabelledStack("p", "t", "", st.images, st.cavity, st.myocardium, back.rv, st.spacing_mm,
+                                  ("ED", "ES"), np.array([0, 1])), InputSpec())
+    np.testing.assert_allclose(a.indices, b.indices)
+
+
+@pytest.mark.parametrize("case,match", [
+    ("no_info", "needs its Info.cfg"),
+    ("no_es", "no ES frame"),
+    ("missing_gt", "does not exist"),
+    ("unknown_label", r"label values \[5\]"),
+    ("shapes", "but its labels"),
+])
+def test_acdc_public_layout_bad_input(tmp_path, case, match):
+    from lvquant.datasets.nifti_labels import read_acdc_patient
+
+    st = _stack(2, open_slice=None)
+    labels = (st.cavity * 3 + st.myocardium * 2).astype(np.uint8)
+    info = {"no_es": "ED: 1\nGroup: NOR\n"}.get(case)
+    if case == "unknown_label":
+        labels[0, 0, 0, 0] = 5
+    folder = _write_acdc_public(tmp_path, "patient951", st.images, labels, SPACING, info=info)
+    if case == "no_info":
+        (folder / "Info.cfg").unlink()
+    if case == "missing_gt":
+        (folder / "patient951_frame12_gt.nii.gz").unlink()
+    if case == "shapes":
+        import nibabel as nib
+
+        nib.save(nib.Nifti1Image(np.zeros((10, 10, 2), np.uint8), np.eye(4)), str(folder / "patient951_frame01_gt.nii.gz"))
+    with pytest.raises(ReaderError, match=match):
+        read_acdc_patient(folder)
+
+
+def test_nifti_pair_with_configurable_label_values(tmp_path):
+    """An M&Ms-style pair whose labels are 1 LV, 2 myocardium, 3 RV."""
+    import nibabel as nib
+
+    from lvquant.datasets.nifti_labels import LabelValues, stack_from_pairs
+
+    st = _stack(2, open_slice=None)
+    paths = []
+    for f in range(2):
+        lab = (st.cavity[f] * 1 + st.myocardium[f] * 2 + (st.rv[f] & ~st.cavity[f] & ~st.myocardium[f]) * 3)
+        pair = []
+        for name, arr in (("img", st.images[f]), ("lab", lab.astype(np.uint8))):
+            path = tmp_path / f"{name}{f}.nii"
+            nib.save(nib.Nifti1Image(np.ascontiguousarray(np.transpose(arr, (2, 1, 0))[:, ::-1, :]),
+                                     np.diag([SPACING, SPACING, 8, 1])), str(path))
+            pair.append(path)
+        paths.append(tuple(pair))
+    values = LabelValues(cavity=1, myocardium=2, rv=3)
+    back = stack_from_pairs("m1", "mnms", "", paths[0], paths[1], values=values)
+    np.testing.assert_array_equal(back.cavity, st.cavity)
+    with pytest.raises(ReaderError, match="not named"):
+        stack_from_pairs("m1", "mnms", "", paths[0], paths[1], values=LabelValues(cavity=1, myocardium=2, rv=None))

@@ -14,6 +14,7 @@ from ..analysis.spec import InputSpec
 from ..errors import InputError, ReaderError
 from .acdc import read_acdc_pack, read_patients_csv
 from .builder import CropSet, build_crops
+from .nifti_labels import read_acdc_patient
 from .sunnybrook import read_sunnybrook_pack
 
 #: RV direction assumed for Sunnybrook slices (no RV label): 9 o'clock, where it mostly is.
@@ -55,9 +56,14 @@ def collect_crops(patients: dict[str, list[str]], spec: InputSpec, *, acdc_dir: 
     if patients.get("acdc"):
         if acdc_dir is None:
             raise InputError("ACDC patients are listed: give the ACDC folder (--acdc)")
-        table = read_patients_csv(acdc_dir)
+        table = None
         for name in patients["acdc"]:
-            parts.append(build_crops(read_acdc_pack(acdc_dir, name, table), spec, slices=slices))
+            if (Path(acdc_dir) / name).is_dir():  # ACDC's public layout: patientNNN/Info.cfg + NIfTI
+                stack = read_acdc_patient(Path(acdc_dir) / name)
+            else:  # the packs: patientNNN.npz + patients.csv
+                table = table if table is not None else read_patients_csv(acdc_dir)
+                stack = read_acdc_pack(acdc_dir, name, table)
+            parts.append(build_crops(stack, spec, slices=slices))
             if progress:
                 progress(1)
     if patients.get("sunnybrook"):
