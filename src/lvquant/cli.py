@@ -239,23 +239,15 @@ def _metrics_text(m: dict) -> str:
 
 def _evaluate_crops(args: argparse.Namespace, members: list[int] | None) -> int:
     """lvquant evaluate on a crop file of real patients (lvquant dataset)."""
-    import numpy as np
-
     from .analysis.predict import Ensemble
     from .datasets.files import read_crops
-    from .evaluate import crop_metrics, predict_crops
+    from .evaluate import crop_metrics, predict_crops, trained_folds
     from .tables import to_json
     from .weights_io import sha256_file
 
     crops = read_crops(args.data)
     ens = Ensemble.load(args.models, members=members)
-    folds = None
-    if args.cv:
-        training = ens.manifest.get("training", {})
-        if training.get("data", {}).get("sha256") != sha256_file(args.data):
-            raise InputError("cross-validated evaluation needs the crop file the models were trained on "
-                             "(its checksum differs from the one in the manifest)")
-        folds = np.asarray(training["folds"])
+    folds = trained_folds(ens, sha256_file(args.data), len(crops)) if args.cv else None
     bar = _progress_bar(len(crops), "evaluating", args.json or args.quiet)
     try:
         pred = predict_crops(crops, ens, folds=folds, progress=bar.update if bar else None)

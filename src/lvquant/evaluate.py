@@ -128,6 +128,28 @@ def evaluate_dataset(dataset: Any, ensemble: Any, *, phase_method: str = "poly",
     return lvquan_metrics(pred, dataset.indices.to_array(), dataset.phase, phase_method=phase_method)
 
 
+def trained_folds(ensemble: Any, data_sha256: str, n_rows: int) -> np.ndarray:
+    """(n_rows,) the fold of each row of the data the ensemble was trained on, from its manifest.
+
+    Raises:
+        InputError: the data's checksum is not the one the manifest records, or the folds
+            cover another number of rows.
+    """
+    training = ensemble.manifest.get("training", {})
+    if training.get("data", {}).get("sha256") != data_sha256:
+        raise InputError("cross-validated evaluation needs the data file the models were trained on "
+                         "(its checksum differs from the one in the manifest)")
+    folds = np.asarray(training["folds"])
+    if folds.shape != (n_rows,):
+        raise InputError(f"the manifest's folds cover {folds.shape[0]} subjects; the data has {n_rows}")
+    return folds
+
+
+def fold_models(ensemble: Any) -> dict[int, Any]:
+    """Fold -> the one-network ensemble of the model trained without that fold."""
+    return {int(m["fold"]): ensemble.subset([i]) for i, m in enumerate(ensemble.manifest["models"])}
+
+
 def evaluate_cross_validated(dataset: Any, model_dir: Any, data_sha256: str, *, phase_method: str = "poly",
                              progress: Any = None) -> dict[str, Any]:
     """Cross-validated metrics: each subject predicted by the model that did not train on it.
@@ -138,21 +160,14 @@ def evaluate_cross_validated(dataset: Any, model_dir: Any, data_sha256: str, *, 
     from .analysis.predict import Ensemble
 
     ens = Ensemble.load(model_dir)
-    training = ens.manifest.get("training", {})
-    if training.get("data", {}).get("sha256") != data_sha256:
-        raise InputError("cross-validated evaluation needs the data file the models were trained on "
-                         "(its checksum differs from the one in the manifest)")
-    folds = np.asarray(training["folds"])
-    if folds.shape != (dataset.n_subjects,):
-        raise InputError(f"the manifest's folds cover {folds.shape[0]} subjects; the data has {dataset.n_subjects}")
-    models = {int(m["fold"]): i for i, m in enumerate(ens.manifest["models"])}
+    folds = trained_folds(ens, data_sha256, dataset.n_subjects)
+    by_fold = fold_models(ens)
     pred = np.zeros((dataset.n_subjects, dataset.n_frames, 11))
-    for fold, member in models.items():
-        single = ens.subset([member])
-        for s in np.flatnonzero(folds == fold):
-            pred[s] = single.predict_raw(dataset.images[s], float(dataset.pixel_size_mm[s])).mean.to_array()
-            if progress:
-                progress(1)
+    for s in range(dataset.n_subjects):
+        single = by_fold[int(folds[s])]
+        pred[s] = single.predict_raw(dataset.images[s], float(dataset.pixel_size_mm[s])).mean.to_array()
+        if progress:
+            progress(1)
     result = lvquan_metrics(pred, dataset.indices.to_array(), dataset.phase, phase_method=phase_method)
     result["cross_validated"] = True
     return result
@@ -167,10 +182,7 @@ def predict_crops(crops: Any, ensemble: Any, *, folds: np.ndarray | None = None,
     if crops.spec != ensemble.spec:
         raise InputError("these crops were cut with another input spec than the models expect: rebuild them "
                          "with 'lvquant dataset --models' of these models")
-    by_fold = {}
-    if folds is not None:
-        members = {int(m["fold"]): i for i, m in enumerate(ensemble.manifest["models"])}
-        by_fold = {f: ensemble.subset([members[f]]) for f in np.unique(folds)}
+    by_fold = fold_models(ensemble) if folds is not None else {}
     out = []
     for r in range(len(crops)):
         ens = by_fold[int(folds[r])] if folds is not None else ensemble

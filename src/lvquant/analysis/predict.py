@@ -102,25 +102,19 @@ class Ensemble:
         manifest = read_manifest(folder)
         spec = InputSpec.from_dict(manifest["input_spec"])
         n = len(manifest["models"])
-        if members is None:
-            members = list(range(n))
-        members = list(members)
-        if not members or any(isinstance(m, bool) or not isinstance(m, (int, np.integer)) or not 0 <= m < n
-                               for m in members):
-            raise ModelError(f"model folder {folder} has {n} models (0 to {n - 1}); asked for {members}")
         if threads is None:
             threads = default_threads()
         if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= 256:
             raise InputError(f"threads must be an integer from 1 to 256; got {threads!r}")
+        if members is not None:  # refused before the graph is built
+            _check_members(members, n, f"model folder {folder}")
         session = _session(folder, manifest, threads)
         _check_graph(session, spec, n, folder)
-        return cls(session, spec, manifest, folder, members)
+        return cls(session, spec, manifest, folder, range(n) if members is None else members)
 
     def subset(self, members: Sequence[int]) -> "Ensemble":
         """The same graph keeping only the outputs of ``members`` (positions in the manifest's list)."""
-        n = len(self.manifest["models"])
-        if not members or any(not 0 <= int(m) < n for m in members):
-            raise ModelError(f"this ensemble has {n} models (0 to {n - 1}); asked for {list(members)}")
+        _check_members(members, len(self.manifest["models"]), "this ensemble")
         return Ensemble(self._session, self.spec, self.manifest, self.folder, members)
 
     def __len__(self) -> int:
@@ -177,6 +171,14 @@ class Ensemble:
         side = self.spec.crop_pixels * float(pixel_size_mm)
         members = normalised_to_mm(self.predict_normalised(crops), side)
         return EnsemblePrediction(Indices.from_array(members.mean(0)), Indices.from_array(members.std(0)), members)
+
+
+def _check_members(members: Sequence[int], n: int, where: str) -> None:
+    """Refuse member positions that are not whole numbers in 0..n-1 (negative ones included)."""
+    members = list(members)
+    if not members or any(isinstance(m, bool) or not isinstance(m, (int, np.integer)) or not 0 <= m < n
+                          for m in members):
+        raise ModelError(f"{where} has {n} models (0 to {n - 1}); asked for {members}")
 
 
 def _session(folder: Path, manifest: dict[str, Any], threads: int) -> Any:

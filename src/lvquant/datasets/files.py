@@ -16,6 +16,7 @@ import numpy as np
 from ..analysis.spec import InputSpec
 from ..errors import ModelError, ReaderError
 from ..outputs import atomic_file
+from . import acdc, sunnybrook
 from .builder import CropSet
 
 #: Marker array of the format (its value is the format name).
@@ -23,8 +24,8 @@ FORMAT_KEY = "lvquant_crops"
 FORMAT = "lvquant-crops/1"
 #: Licence of each source, written into the files and the manifests of networks trained on them.
 LICENCES = {
-    "acdc": "ACDC (Bernard et al., IEEE TMI 2018): research and non-commercial use only",
-    "sunnybrook": "Sunnybrook Cardiac Data (Radau et al., MIDAS Journal 2009): CC0 1.0",
+    "acdc": acdc.LICENCE,
+    "sunnybrook": sunnybrook.LICENCE,
     "phantom": "lvquant's synthetic phantom (generated, MIT like lvquant)",
 }
 
@@ -49,7 +50,7 @@ def save_crops(crops: CropSet, path: str | os.PathLike) -> Path:
         "pixel_mm": crops.pixel_mm, "phase": crops.phase, "subjects": np.array(crops.subjects),
         "sources": np.array(crops.sources), "groups": np.array(crops.groups), "slices": crops.slices,
         "mid": crops.mid, "spec": np.array(json.dumps(crops.spec.to_dict())),
-        "licences": np.array(json.dumps({s: LICENCES.get(s, "unknown") for s in sorted(set(crops.sources))})),
+        "licences": np.array(json.dumps(licences_of(crops))),
     }
     with atomic_file(path) as tmp:
         with open(tmp, "wb") as fh:
