@@ -3,6 +3,7 @@
 Usage::
 
     python scripts/check_sunnybrook.py [--sunnybrook ../shared/data/sunnybrook] [--models DIR]
+        [--localiser learned|classic]
 
 For each patient: the analysis with the slice chosen automatically and with
 the known mid-ventricular slice (``--slice``), then the manual contours of the
@@ -23,6 +24,7 @@ from lvquant.io import read_cine
 from lvquant.measure_cmd import measure_sunnybrook
 from lvquant.analysis.pipeline import analyze_cine
 from lvquant.analysis.predict import Ensemble
+from lvquant.analysis.localise_learned import LOCALISERS, load_localiser
 
 PATIENTS = [("SCD0000101", "SC-HF-I-1", 5), ("SCD0000201", "SC-HF-I-2", 6)]
 
@@ -31,8 +33,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sunnybrook", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "sunnybrook")
     ap.add_argument("--models", default=None)
+    ap.add_argument("--localiser", choices=LOCALISERS, default="learned")
     args = ap.parse_args()
     ens = Ensemble.load(args.models)
+    finder = load_localiser(args.localiser)
     print("| patient | slice | LV centre found | ED frame (manual) | ES frame (manual) | A1 ED mm² (manual) "
           "| A1 ES mm² (manual) | A2 ED mm² (manual) | mean RWT ED mm (manual) | RV angle |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -41,7 +45,7 @@ def main() -> None:
         cine = read_cine(dicom)
         rows, _ = measure_sunnybrook(args.sunnybrook / "contourfiles" / contours, dicom)
         for how, k in (("auto", None), ("given", mid)):
-            a = analyze_cine(cine, slice_index=k, ensemble=ens)
+            a = analyze_cine(cine, slice_index=k, ensemble=ens, localiser=finder)
             s = a.slice["index"]
             manual = {r["point"]: r for r in rows if r["slice"] == s}
             ed_m, es_m = manual.get("ED"), manual.get("ES")
@@ -49,7 +53,7 @@ def main() -> None:
             def fmt(pred: float, ref: dict | None, key: str) -> str:
                 if ref is None or ref.get(key) is None:
                     return f"{pred:.0f} (–)"
-                return f"{pred:.0f} ({ref[key]:.0f})"
+                return f"{pred:.0f} ({ref[key]:.0f}, {100 * (pred / ref[key] - 1):+.0f} %)"
 
             rwt_ed = float(a.indices.rwt_mm[a.ed_frame].mean())
             rwt_m = (np.mean([ed_m[f"rwt_mm_RWT{i}"] for i in range(1, 7)])

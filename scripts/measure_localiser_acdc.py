@@ -11,6 +11,7 @@ truth on the labelled mid-ventricular slice (:func:`lvquant.datasets.mid_ring_sl
   ``rv_angle_deg``.
 
     python scripts/measure_localiser_acdc.py [--part train] [--acdc ../shared/data/acdc] [--json]
+        [--localiser path/to/localiser.json]   # a learned localiser instead of the hand-made one
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from lvquant.analysis.localise import locate_lv_in_stack
+from lvquant.analysis.localise_learned import LearnedLocaliser
 from lvquant.datasets import mid_ring_slice
 from lvquant.datasets.acdc import read_acdc_pack, read_patients_csv
 from lvquant.datasets.collect import read_split
@@ -31,7 +33,8 @@ from lvquant.errors import LocalisationError
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def measure(stack) -> dict:
+def measure(stack, localiser: LearnedLocaliser | None = None) -> dict:
+    """One patient's errors; ``localiser`` None: the hand-made localiser."""
     k = mid_ring_slice(stack)
     epi = stack.cavity[0, k] | stack.myocardium[0, k]
     rr, cc = np.nonzero(epi)
@@ -42,7 +45,10 @@ def measure(stack) -> dict:
     rv_true = float(np.degrees(np.arctan2(d[1], -d[0])) % 360)
     frames = np.transpose(stack.images, (1, 0, 2, 3))  # (S, T=2, H, W)
     try:
-        chosen, locs = locate_lv_in_stack(frames, stack.spacing_mm)
+        if localiser is None:
+            chosen, locs = locate_lv_in_stack(frames, stack.spacing_mm)
+        else:
+            chosen, locs = localiser.locate_stack(frames, stack.spacing_mm)
     except LocalisationError as exc:
         return {"patient": stack.subject, "group": stack.group, "found": False, "reason": str(exc)}
     loc = locs[k]
@@ -60,9 +66,12 @@ def main() -> int:
     ap.add_argument("--split", type=Path, default=ROOT / "splits" / "real_v1.json")
     ap.add_argument("--acdc", type=Path, default=ROOT.parent / "shared" / "data" / "acdc")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--localiser", type=Path, default=None,
+                    help="a learned localiser's localiser.json (default: the hand-made localiser)")
     args = ap.parse_args()
     table = read_patients_csv(args.acdc)
-    rows = [measure(read_acdc_pack(args.acdc, p, table)) for p in read_split(args.split, args.part)["acdc"]]
+    loc = LearnedLocaliser.load(args.localiser) if args.localiser is not None else None
+    rows = [measure(read_acdc_pack(args.acdc, p, table), loc) for p in read_split(args.split, args.part)["acdc"]]
     found = [r for r in rows if r["found"]]
     c = np.array([r["centre_error_mm"] for r in found])
     a = np.array([r["rv_error_deg"] for r in found])

@@ -240,6 +240,23 @@ def test_cli_analyze_json_prints_the_result(series, capsys):
     assert json.loads(text)["frames"][0]["frame"] == 0
 
 
+def test_cli_analyze_uses_the_learned_localiser_unless_told_otherwise(series, capsys):
+    found = {}
+    for extra in ([], ["--localiser", "classic"]):
+        code, text, err = run(capsys, "analyze", str(series), "--json", *extra)
+        assert code == 0, err
+        r = json.loads(text)
+        found[tuple(extra)] = r
+    learned, classic = found[()], found[("--localiser", "classic")]
+    assert learned["crop"]["localiser"].startswith("learned localiser")
+    assert not classic["crop"]["localiser"].startswith("learned")
+    # both put the LV within 5 mm of the truth on this phantom
+    truth = json.loads((series / "truth.json").read_text())
+    sp = truth["pixel_spacing_mm"][0]
+    for r in (learned, classic):
+        assert np.hypot(*np.subtract(r["crop"]["centre_px"], truth["lv_centre_px"])) * sp <= 5.0
+
+
 def _one_line_error(code, out, err):
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("lvquant: error:") and "Traceback" not in err

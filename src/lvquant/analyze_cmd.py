@@ -45,18 +45,20 @@ def _is_lvquan(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in (".mat", ".npz")
 
 
-def _load_models(models: str | None):
-    """The ensemble and how long loading it took (ms)."""
+def _load_models(models: str | None, localiser: str = "learned"):
+    """The ensemble, the localiser and how long loading them took (ms)."""
+    from .analysis.localise_learned import load_localiser
     from .analysis.predict import Ensemble
 
     t0 = time.perf_counter()
     ensemble = Ensemble.load(models)
-    return ensemble, (time.perf_counter() - t0) * 1000
+    finder = load_localiser(localiser)
+    return ensemble, finder, (time.perf_counter() - t0) * 1000
 
 
 def analyze_path(path: str, *, out: str | None, slice_index: int | None, series_uid: str | None,
                  spacing_mm: tuple[float, float] | None, rv_angle_deg: float | None, models: str | None,
-                 phase_method: str, figures: bool, as_json: bool,
+                 phase_method: str, figures: bool, as_json: bool, localiser: str = "learned",
                  progress: Callable[[int], Any] | None = None) -> str:
     """Analyse ``path`` and write reports; returns what to print.
 
@@ -73,19 +75,19 @@ def analyze_path(path: str, *, out: str | None, slice_index: int | None, series_
     # The models load in the background while the input is read: ONNX Runtime builds its
     # session without holding the interpreter lock, so the two overlap on a second core.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lvquant-models") as pool:
-        loading = pool.submit(_load_models, models)
+        loading = pool.submit(_load_models, models, localiser)
         from .analysis.pipeline import analyze_cine, analyze_crops
         from .report import result_dict, write_report
 
         if _is_lvquan(p):
-            ensemble, models_ms = loading.result()
+            ensemble, finder, models_ms = loading.result()
         else:
             t_read = time.perf_counter()
             from .io import read_cine
 
             cine = read_cine(p, series_uid=series_uid, spacing_mm=spacing_mm)
             read_ms = (time.perf_counter() - t_read) * 1000
-            ensemble, models_ms = loading.result()
+            ensemble, finder, models_ms = loading.result()
     if _is_lvquan(p):
         if slice_index is not None or series_uid is not None or rv_angle_deg is not None:
             raise InputError("--slice, --series and --rv-angle do not apply to LVQuan files (crops are already "
@@ -115,7 +117,7 @@ def analyze_path(path: str, *, out: str | None, slice_index: int | None, series_
         return text
 
     a = analyze_cine(cine, slice_index=slice_index, rv_angle_deg=rv_angle_deg, ensemble=ensemble,
-                     phase_method=phase_method)
+                     phase_method=phase_method, localiser=finder)
     timings = {k: v for k, v in a.timings_ms.items() if k != "load models"}  # given: loaded above
     a.timings_ms = {"read": read_ms, "load models (beside read)": models_ms, **timings}
     a.warnings = list(cine.source.extra.get("warnings", [])) + a.warnings

@@ -295,7 +295,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             args.input, out=args.out, slice_index=args.slice, series_uid=args.series,
             spacing_mm=_parse_spacing(args.spacing), rv_angle_deg=args.rv_angle, models=args.models,
             phase_method=args.phase_method, figures=not args.no_figures, as_json=args.json,
-            progress=bar.update if bar else None,
+            localiser=args.localiser, progress=bar.update if bar else None,
         )
     finally:
         if bar:
@@ -451,6 +451,8 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--spacing", metavar="MM", help="pixel spacing when the header has none: 'MM' or 'ROW,COL'")
     an.add_argument("--models", metavar="DIR", help="model folder (default: the shipped ensemble)")
     an.add_argument("--phase-method", choices=("poly", "argmax"), default="poly", help="phase rule (default poly)")
+    an.add_argument("--localiser", choices=("learned", "classic"), default="learned",
+                    help="what finds the LV: the shipped network (default) or the hand-made localiser")
     an.add_argument("--no-figures", action="store_true", help="write only result.json and result.csv")
     an.add_argument("--json", action="store_true", help="print result.json instead of the summary")
     an.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -40,6 +40,7 @@ from ..resample import sample_antialiased
 from ..spacing import check_pixel_spacing
 
 __all__ = [
+    "ClassicLocaliser",
     "LVLocation",
     "LocaliserConfig",
     "locate_lv",
@@ -975,3 +976,21 @@ def locate_lv_in_stack(cine_frames: np.ndarray, spacing_mm,
     if locs[mid] is None:  # the middle fell on a bridged gap: the nearest slice with the LV
         mid = min(run, key=lambda i: (abs(i - mid), i))
     return mid, locs
+
+
+class ClassicLocaliser:
+    """The hand-made localiser behind the two methods the pipeline calls (as
+    :class:`~lvquant.analysis.localise_learned.LearnedLocaliser` has them)."""
+
+    name = "classic"
+
+    def __init__(self, config: LocaliserConfig | None = None) -> None:
+        self.config = config
+
+    def locate_stack(self, stack: np.ndarray, spacing_mm) -> tuple[int, list[LVLocation | None]]:
+        """:func:`locate_lv_in_stack`."""
+        return locate_lv_in_stack(stack, spacing_mm, self.config)
+
+    def locate(self, frames: np.ndarray, spacing_mm) -> LVLocation:
+        """:func:`locate_lv`."""
+        return locate_lv(frames, spacing_mm, self.config)

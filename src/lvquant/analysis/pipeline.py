@@ -46,7 +46,8 @@ from ..errors import InputError
 from ..indices import SEGMENTS, Indices
 from .convert import convert_frames, normalize_intensity
 from .extract import Cycle, check_cycle_length, resample_cycle, to_source_frames
-from .localise import LVLocation, locate_lv, locate_lv_in_stack
+from .localise import ClassicLocaliser, LVLocation
+from .localise_learned import LearnedLocaliser, load_localiser
 from .phase import PhaseResult, phase_from_curve
 from .predict import Ensemble
 
@@ -188,7 +189,8 @@ def _ed_epicardial_area(mean: Indices) -> float:
 
 
 def analyze_cine(cine: Cine, *, slice_index: int | None = None, rv_angle_deg: float | None = None,
-                 ensemble: Ensemble | None = None, phase_method: str = "poly") -> Analysis:
+                 ensemble: Ensemble | None = None, phase_method: str = "poly",
+                 localiser: LearnedLocaliser | ClassicLocaliser | None = None) -> Analysis:
     """Measure the LV on every frame of one slice of a full field-of-view cine.
 
     Args:
@@ -200,6 +202,8 @@ def analyze_cine(cine: Cine, *, slice_index: int | None = None, rv_angle_deg: fl
             from 12 o'clock (270 = image left); default: estimated.
         ensemble: the networks (default: the shipped ensemble).
         phase_method: ``"poly"`` (the method) or ``"argmax"``.
+        localiser: what finds the LV (default: the shipped learned localiser,
+            :func:`~lvquant.analysis.localise_learned.load_localiser`).
 
     Raises:
         InputError: bad slice index, fewer than 10 frames, bad RV angle.
@@ -220,11 +224,12 @@ def analyze_cine(cine: Cine, *, slice_index: int | None = None, rv_angle_deg: fl
     ensemble = ensemble if ensemble is not None else Ensemble.load()
     spec = ensemble.spec
     n_frames = spec.frames_per_cycle
+    localiser = localiser if localiser is not None else load_localiser()
     clock.lap("load models")
     if s_count > 1:
         # The whole stack is searched even when the slice is given: its consensus
         # centre overrules a slice where a fused LV+RV pool or a neighbour organ won.
-        k, found = locate_lv_in_stack(cine.frames, spacing)
+        k, found = localiser.locate_stack(cine.frames, spacing)
         how = "automatic: middle of the slices where the LV is found"
         if slice_index is not None:
             k, how = int(slice_index), "given"
@@ -233,11 +238,11 @@ def analyze_cine(cine: Cine, *, slice_index: int | None = None, rv_angle_deg: fl
             warnings.append(f"the LV was found in {n_found} of {s_count} slices")
         location = found[k]
         if location is None:
-            location = locate_lv(cine.frames[k], spacing)
+            location = localiser.locate(cine.frames[k], spacing)
             warnings.append(f"the LV found in slice {k} lies away from the rest of the stack's: check the overlay")
     else:
         k, how = 0, "only slice" if slice_index is None else "given"
-        location = locate_lv(cine.frames[k], spacing)
+        location = localiser.locate(cine.frames[k], spacing)
     clock.lap("localise")
 
     cycle = resample_cycle(cine.frames[k], cine.frame_times_ms[k], n_frames)

@@ -1,0 +1,378 @@
+"""Localise with a network: the LV centre, its size and the RV direction in every slice, learned from labels.
+
+The hand-made localiser (:mod:`lvquant.analysis.localise`) knows only that the
+blood pool is bright, round and moving. On real scanners (ACDC) it put the
+centre within 5 mm in 77 % of the training patients and the RV within 30° in
+73 %. This one is a small fully convolutional network trained on labelled
+full field-of-view slices (ACDC, the phantom): it sees the whole slice and
+answers, per slice, where the LV is, how big it is and where the RV lies.
+
+Input of the network (:func:`localiser_input`), built the same way in training
+and analysis, so that a 2-frame ACDC stack (ED and ES only) and a 30-frame
+cine look alike:
+
+* two frames of the slice: the first (the cycle's start, end-diastole on
+  ECG-triggered cines) and the one that differs most from it (end-systole,
+  roughly); ACDC gives exactly ED and ES;
+* resampled (anti-aliased) to a square grid of ``grid_pixels`` pixels of
+  ``pixel_mm`` centred on the image centre (2.5 mm × 128 = 320 mm: every
+  cardiac field of view seen holds its heart within it);
+* two channels: the mean of the two frames and their absolute difference,
+  both divided by the 99th percentile of the mean.
+
+Output (``heat``, ``offset``, ``rv``, ``radius``) on a coarse grid of cells
+(``stride`` grid pixels each): the probability that the LV centre lies in the
+cell, the centre's offset inside the cell, the RV direction as (cos, sin)
+of its angle, and the log of the epicardial radius at ED (``log(r / 30 mm)``).
+The decoded peak gives a :class:`~lvquant.analysis.localise.LVLocation` with
+the same conventions as the hand-made localiser.
+
+The file ``localiser.onnx`` and its manifest ``localiser.json`` ship in the
+package's weights folder; the manifest holds the grid (what the network
+expects travels with the network), the presence threshold and how it was
+trained. Training is :mod:`lvquant.localiser_training` (PyTorch).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from ..errors import InputError, LocalisationError, ModelError
+from ..spacing import check_pixel_spacing
+from ..weights_io import sha256_bytes
+from .localise import ClassicLocaliser, LVLocation
+
+__all__ = [
+    "LOCALISERS",
+    "load_localiser",
+    "GridSpec",
+    "LearnedLocaliser",
+    "localiser_input",
+    "sample_grid",
+    "pick_frames",
+    "DEFAULT_LOCALISER",
+]
+
+#: The localiser shipped inside the package (manifest next to it).
+DEFAULT_LOCALISER = Path(__file__).resolve().parent.parent / "weights" / "localiser.json"
+#: Manifest format of a localiser.
+FORMAT = "lvquant-localiser/1"
+#: Radius (mm) the log-radius output is relative to.
+RADIUS_REF_MM = 30.0
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """The grid the localiser network reads.
+
+    Attributes:
+        grid_pixels: side of the input grid, pixels (a multiple of ``stride``).
+        pixel_mm: size of a grid pixel, mm.
+        stride: grid pixels per output cell.
+    """
+
+    grid_pixels: int = 128
+    pixel_mm: float = 2.5
+    stride: int = 4
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.grid_pixels, int) and isinstance(self.stride, int)) or self.stride < 1 \
+                or self.grid_pixels < self.stride or self.grid_pixels % self.stride:
+            raise ModelError("localiser grid: grid_pixels must be a positive multiple of stride")
+        if not (isinstance(self.pixel_mm, (int, float)) and 0.1 <= float(self.pixel_mm) <= 20.0):
+            raise ModelError("localiser grid: pixel_mm must be between 0.1 and 20 mm")
+
+    @property
+    def cells(self) -> int:
+        return self.grid_pixels // self.stride
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"grid_pixels": self.grid_pixels, "pixel_mm": float(self.pixel_mm), "stride": self.stride}
+
+
+def pick_frames(frames: np.ndarray) -> tuple[int, int]:
+    """The two frames the localiser reads: the first, and the one that differs most from it.
+
+    Args:
+        frames: (T, H, W), T >= 1.
+
+    Returns:
+        ``(0, k)``; ``k = 0`` when T is 1.
+    """
+    f = np.asarray(frames, dtype=np.float32)
+    if f.shape[0] < 2:
+        return 0, 0
+    diff = np.abs(f[1:] - f[0]).reshape(f.shape[0] - 1, -1).mean(axis=1)
+    return 0, int(np.argmax(diff)) + 1
+
+
+def sample_grid(image: np.ndarray, spacing_mm: tuple[float, float], centre_mm: tuple[float, float],
+                grid: GridSpec, *, rotation_deg: float = 0.0, zoom: float = 1.0, flip: bool = False) -> np.ndarray:
+    """Resample one image onto the localiser's grid (bilinear after an anti-alias blur).
+
+    Grid pixel ``(i, j)`` sits at ``centre_mm + R (zoom · (u, v))`` in the image, where ``(u, v)``
+    is its offset from the grid centre in mm (row, col), ``R`` turns by ``rotation_deg``
+    and ``flip`` mirrors columns first; outside the image is 0.
+
+    Args:
+        image: (H, W).
+        spacing_mm: (row, col) pixel spacing of the image.
+        centre_mm: (row, col) of the grid centre in the image, mm from the first pixel's centre.
+
+    Returns:
+        (G, G) float32.
+    """
+    img = np.asarray(image, dtype=np.float32)
+    sr, sc = float(spacing_mm[0]), float(spacing_mm[1])
+    step = grid.pixel_mm * zoom
+    sigma = [max(0.0, 0.42 * (step / s - 1.0)) for s in (sr, sc)]
+    if max(sigma) > 0.05:
+        img = ndi.gaussian_filter(img, sigma, mode="nearest")
+    g = grid.grid_pixels
+    off = (np.arange(g, dtype=np.float64) - (g - 1) / 2.0) * step
+    u, v = np.meshgrid(off, off, indexing="ij")
+    if flip:
+        v = -v
+    a = np.deg2rad(rotation_deg)
+    ru = np.cos(a) * u - np.sin(a) * v
+    rv = np.sin(a) * u + np.cos(a) * v
+    rows = (centre_mm[0] + ru) / sr
+    cols = (centre_mm[1] + rv) / sc
+    out = ndi.map_coordinates(img, [rows, cols], order=1, mode="constant", cval=0.0, prefilter=False)
+    return out.astype(np.float32)
+
+
+def localiser_input(pair: np.ndarray, spacing_mm: tuple[float, float], grid: GridSpec, *,
+                    centre_mm: tuple[float, float] | None = None, rotation_deg: float = 0.0, zoom: float = 1.0,
+                    flip: bool = False) -> np.ndarray:
+    """The network's 2-channel input from two frames of one slice.
+
+    Args:
+        pair: (2, H, W) the two frames (see :func:`pick_frames`), any intensity scale.
+        spacing_mm: (row, col) mm.
+        grid: the network's grid.
+        centre_mm: grid centre in the image (default: the image centre); rotation, zoom,
+            flip: as :func:`sample_grid` (training augmentation; analysis uses none).
+
+    Returns:
+        (2, G, G) float32: mean of the two frames and their absolute difference, divided by
+        the 99th percentile of the mean inside the image.
+    """
+    p = np.asarray(pair, dtype=np.float32)
+    h, w = p.shape[1:]
+    if centre_mm is None:
+        centre_mm = ((h - 1) / 2.0 * spacing_mm[0], (w - 1) / 2.0 * spacing_mm[1])
+    kw = dict(rotation_deg=rotation_deg, zoom=zoom, flip=flip)
+    a = sample_grid(p[0], spacing_mm, centre_mm, grid, **kw)
+    b = sample_grid(p[1], spacing_mm, centre_mm, grid, **kw)
+    mean = 0.5 * (a + b)
+    ref = float(np.percentile(0.5 * (p[0] + p[1]), 99.0))
+    if not np.isfinite(ref) or ref <= 0:
+        ref = max(float(np.abs(mean).max()), 1e-6)
+    return np.stack([mean / ref, np.abs(a - b) / ref]).astype(np.float32)
+
+
+def _cell_centre(i: float, stride: int) -> float:
+    """Grid-pixel coordinate of the centre of cell ``i``."""
+    return i * stride + (stride - 1) / 2.0
+
+
+class LearnedLocaliser:
+    """The localiser network (ONNX) and the grid it reads. Use :meth:`load`.
+
+    Attributes:
+        grid: the :class:`GridSpec`.
+        threshold: peak probability above which a slice holds the LV.
+        manifest: the manifest.
+    """
+
+    name = "learned"
+
+    def __init__(self, session: Any, grid: GridSpec, threshold: float, manifest: dict[str, Any]) -> None:
+        self._session = session
+        self.grid = grid
+        self.threshold = threshold
+        self.manifest = manifest
+
+    @classmethod
+    def load(cls, manifest_path: str | Path | None = None, threads: int = 1) -> "LearnedLocaliser":
+        """Load ``localiser.json`` and the ONNX graph it names (checksum verified).
+
+        Raises:
+            ModelError: missing or unreadable files, checksum mismatch, bad manifest.
+        """
+        import onnxruntime as ort
+
+        path = Path(manifest_path) if manifest_path is not None else DEFAULT_LOCALISER
+        try:
+            manifest = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelError(f"cannot read the localiser manifest {path}: {exc}") from None
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise ModelError(f"{path} is not a localiser manifest ({FORMAT})")
+        try:
+            grid = GridSpec(**manifest["grid"])
+            threshold = float(manifest["threshold"])
+            onnx_file = path.parent / str(manifest["file"])
+            digest = str(manifest["sha256"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"{path}: bad localiser manifest ({exc})") from None
+        if not 0.0 < threshold < 1.0:
+            raise ModelError(f"{path}: the threshold must lie between 0 and 1")
+        try:
+            data = onnx_file.read_bytes()
+        except OSError as exc:
+            raise ModelError(f"cannot read the localiser graph {onnx_file}: {exc.strerror or exc}") from None
+        if sha256_bytes(data) != digest:
+            raise ModelError(f"{onnx_file}: checksum does not match the manifest")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = max(1, int(threads))
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        try:
+            session = ort.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise ModelError(f"{onnx_file}: not a loadable ONNX graph ({exc.__class__.__name__})") from None
+        return cls(session, grid, threshold, manifest)
+
+    def run(self, inputs: np.ndarray) -> dict[str, np.ndarray]:
+        """The raw network outputs for (B, 2, G, G) inputs: heat (B, C, C) probabilities,
+        offset (B, 2, C, C), rv (B, 2, C, C), radius (B, C, C) log(r / 30 mm)."""
+        x = np.ascontiguousarray(inputs, dtype=np.float32)
+        heat, offset, rv, radius = self._session.run(None, {"slices": x})
+        return {"heat": heat[:, 0], "offset": offset, "rv": rv, "radius": radius[:, 0]}
+
+    def _decode(self, out: dict[str, np.ndarray], b: int, shape: tuple[int, int], spacing: tuple[float, float],
+                near_cell: tuple[int, int] | None = None) -> LVLocation | None:
+        heat = out["heat"][b]
+        if near_cell is not None:  # the peak within 2 cells of the stack's consensus
+            mask = np.zeros_like(heat, dtype=bool)
+            i0, j0 = near_cell
+            mask[max(0, i0 - 2):i0 + 3, max(0, j0 - 2):j0 + 3] = True
+            heat = np.where(mask, heat, 0.0)
+        if not np.all(np.isfinite(heat)):
+            raise LocalisationError("the localiser network gave a non-finite output")
+        i, j = np.unravel_index(int(np.argmax(heat)), heat.shape)
+        score = float(heat[i, j])
+        if score < self.threshold:
+            return None
+        g, st = self.grid, self.grid.stride
+        gi = _cell_centre(i, st) + float(out["offset"][b, 0, i, j]) * st
+        gj = _cell_centre(j, st) + float(out["offset"][b, 1, i, j]) * st
+        h, w = shape
+        row_mm = (h - 1) / 2.0 * spacing[0] + (gi - (g.grid_pixels - 1) / 2.0) * g.pixel_mm
+        col_mm = (w - 1) / 2.0 * spacing[1] + (gj - (g.grid_pixels - 1) / 2.0) * g.pixel_mm
+        c, s = float(out["rv"][b, 0, i, j]), float(out["rv"][b, 1, i, j])
+        angle = float(np.degrees(np.arctan2(s, c)) % 360.0)
+        r_mm = RADIUS_REF_MM * float(np.exp(np.clip(out["radius"][b, i, j], -3.0, 3.0)))
+        mean_px = float(np.sqrt(spacing[0] * spacing[1]))
+        return LVLocation(
+            centre_px=(row_mm / spacing[0], col_mm / spacing[1]),
+            cavity_radius_px=0.6 * r_mm / mean_px,
+            epi_radius_px=r_mm / mean_px,
+            rv_angle_deg=angle,
+            score=score,
+            method=f"learned localiser ({self.manifest.get('name', 'unnamed')}): peak of the network's LV-centre map",
+        )
+
+    def inputs_for_stack(self, stack: np.ndarray, spacing: tuple[float, float]) -> np.ndarray:
+        """(S, T, H, W) frames -> (S, 2, G, G) network inputs."""
+        xs = []
+        for frames in stack:
+            a, b = pick_frames(frames)
+            xs.append(localiser_input(frames[[a, b]], spacing, self.grid))
+        return np.stack(xs)
+
+    def locate_stack(self, stack: np.ndarray, spacing_mm) -> tuple[int, list[LVLocation | None]]:
+        """Find the LV in every slice of a stack and choose the mid-ventricular slice.
+
+        Same contract as :func:`lvquant.analysis.localise.locate_lv_in_stack`: per-slice
+        locations (None where the LV is not found) and the middle of the longest run of
+        slices with the LV (gaps of one slice bridged). Slices whose peak lies more than
+        15 mm from the stack's score-weighted consensus are decoded again at the peak
+        near the consensus.
+
+        Args:
+            stack: (S, T, H, W), T >= 1.
+            spacing_mm: pixel spacing (row, col) mm or one number.
+
+        Raises:
+            LocalisationError: no slice holds the LV, or the input is unusable.
+        """
+        spacing = check_pixel_spacing(spacing_mm, error=LocalisationError)
+        arr = np.asarray(stack)
+        if arr.ndim != 4 or 0 in arr.shape:
+            raise LocalisationError(f"cine frames must be a non-empty (S, T, H, W) array; got shape {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise LocalisationError("the frames hold non-finite values (NaN or infinity)")
+        shape = arr.shape[2:]
+        out = self.run(self.inputs_for_stack(arr, spacing))
+        locs = [self._decode(out, b, shape, spacing) for b in range(arr.shape[0])]
+        found = [s for s, loc in enumerate(locs) if loc is not None]
+        if not found:
+            raise LocalisationError("the left ventricle could not be found in any slice of the stack")
+        mm = {s: np.array(locs[s].centre_px) * spacing for s in found}
+        radius = 15.0
+        support = {s: sum(locs[o].score for o in found if np.linalg.norm(mm[o] - mm[s]) <= radius) for s in found}
+        anchor = max(found, key=lambda s: support[s])
+        members = [o for o in found if np.linalg.norm(mm[o] - mm[anchor]) <= radius]
+        w = np.array([locs[o].score for o in members])
+        consensus = (w[:, None] * np.array([mm[o] for o in members])).sum(0) / w.sum()
+        h, wd = shape
+        g = self.grid
+        cell = tuple(int(np.clip(np.floor(((consensus[k] - (n - 1) / 2.0 * spacing[k]) / g.pixel_mm
+                                           + (g.grid_pixels - 1) / 2.0) / g.stride), 0, g.cells - 1))
+                     for k, n in enumerate((h, wd)))
+        for s in range(arr.shape[0]):
+            if locs[s] is not None and np.linalg.norm(mm[s] - consensus) > radius:
+                locs[s] = self._decode(out, s, shape, spacing, near_cell=cell)
+        found = [s for s, loc in enumerate(locs) if loc is not None]
+        if not found:
+            raise LocalisationError("the left ventricle could not be found in any slice of the stack")
+        runs: list[list[int]] = [[found[0]]]
+        for s in found[1:]:
+            if s - runs[-1][-1] <= 2:
+                runs[-1].append(s)
+            else:
+                runs.append([s])
+        run = max(runs, key=lambda r: (r[-1] - r[0], sum(locs[i].score for i in r)))
+        mid = (run[0] + run[-1]) // 2
+        if locs[mid] is None:
+            mid = min(run, key=lambda i: (abs(i - mid), i))
+        return mid, locs
+
+    def locate(self, frames: np.ndarray, spacing_mm) -> LVLocation:
+        """The LV in one slice (T, H, W).
+
+        Raises:
+            LocalisationError: the LV is not found (peak below the threshold) or bad input.
+        """
+        arr = np.asarray(frames)
+        if arr.ndim != 3:
+            raise LocalisationError(f"frames must be a (T, H, W) array; got shape {arr.shape}")
+        _, locs = self.locate_stack(arr[None], spacing_mm)
+        return locs[0]
+
+
+#: The localisers ``lvquant analyze --localiser`` offers.
+LOCALISERS = ("learned", "classic")
+
+
+def load_localiser(kind: str = "learned", threads: int = 1) -> "LearnedLocaliser | ClassicLocaliser":
+    """The shipped learned localiser (``"learned"``, the default) or the hand-made one (``"classic"``).
+
+    Raises:
+        InputError: an unknown kind.
+        ModelError: the learned localiser's files cannot be loaded.
+    """
+    if kind == "classic":
+        return ClassicLocaliser()
+    if kind == "learned":
+        return LearnedLocaliser.load(threads=threads)
+    raise InputError(f"unknown localiser {kind!r}; choose one of {', '.join(LOCALISERS)}")
