@@ -84,6 +84,24 @@ def test_a_missing_myocardium_label_is_nan_never_zero():
     assert cs.pixel_mm[0] * 80 == pytest.approx(2.5 * (2 * 16 + 18), rel=0.02)
 
 
+def test_without_epicardium_an_ensemble_sizes_the_crop_as_the_analysis_does():
+    """The walls guess (cavity + 2 x 9 mm) is 50 mm across; the true epicardium 48 mm. Given an
+    ensemble, the side is what lvquant.analysis.pipeline.crop_by_rule cuts from that guess."""
+    from lvquant.analysis.pipeline import crop_by_rule
+    from lvquant.analysis.predict import Ensemble
+
+    ens = Ensemble.load()
+    stack = _stack(3, myocardium=False, open_slice=None)
+    cs = build_crops(stack, ens.spec, ensemble=ens)
+    k = cs.slices[0]
+    guess = 2.5 * (2 * np.sqrt(stack.cavity[0, k].sum() * SPACING**2 / np.pi) + 18)
+    rv = float(np.degrees(np.arctan2(0.0, 30.0)) % 360)  # the RV blob is straight up: 0 degrees
+    rule = crop_by_rule(stack.images[:, k], stack.spacing_mm, (60.0, 70.0), guess, rv, ens)
+    assert cs.pixel_mm[0] * 80 == pytest.approx(rule.side_mm, rel=1e-3)
+    with pytest.raises(InputError, match="spec"):
+        build_crops(stack, InputSpec(crop_pixels=96), ensemble=ens)
+
+
 def test_the_crop_follows_the_spec():
     spec = InputSpec(crop_pixels=96, crop_scale=3.0)
     cs = build_crops(_stack(3, open_slice=None), spec)

@@ -163,11 +163,14 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
 
         phantom = read_lvquan(args.phantom)
     check_writable_dir(out.parent if str(out.parent) else Path("."), create=False)
-    spec = Ensemble.load(args.models).spec
+    ensemble = Ensemble.load(args.models)
+    spec = ensemble.spec
     bar = _progress_bar(len(patients["acdc"]) + len(patients["sunnybrook"]), "patients", args.quiet)
     try:
         crops = collect_crops(patients, spec, acdc_dir=args.acdc, sunnybrook_dir=args.sunnybrook, slices=args.slices,
-                              sunnybrook_spacing_mm=args.sunnybrook_spacing, progress=bar.update if bar else None)
+                              sunnybrook_spacing_mm=args.sunnybrook_spacing,
+                              ensemble=ensemble if args.size_without_epicardium == "models" else None,
+                              progress=bar.update if bar else None)
     finally:
         if bar:
             bar.close()
@@ -423,6 +426,10 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--phantom", metavar="FILE", help="also the ED and ES frames of every subject of this labelled "
                     "phantom file ('lvquant phantom --format npz'), to train on real and phantom together")
     ds.add_argument("--models", metavar="DIR", help="model folder whose input spec to cut by (default: the shipped one)")
+    ds.add_argument("--size-without-epicardium", choices=("models", "walls"), default="walls",
+                    help="crop side of a slice without an epicardial label (Sunnybrook): 'walls' (default) takes the "
+                         "cavity's diameter plus two 9 mm walls; 'models' cuts as the analysis does, at the spec's "
+                         "scale x the --models ensemble's predicted ED epicardial diameter")
     ds.add_argument("--out", required=True, metavar="FILE.npz", help="file to write (outside any repository)")
     ds.add_argument("--quiet", action="store_true", help="no progress bar")
     ds.set_defaults(func=_cmd_dataset)

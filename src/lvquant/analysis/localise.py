@@ -948,11 +948,7 @@ def locate_lv_in_stack(cine_frames: np.ndarray, spacing_mm,
         raise LocalisationError("the left ventricle could not be found in any slice of the stack")
     mm = {s: np.array(locs[s].centre_px) * spacing for s in found}
     d = cfg.stack_radius_mm
-    support = {s: sum(locs[o].score for o in found if np.linalg.norm(mm[o] - mm[s]) <= d) for s in found}
-    anchor = max(found, key=lambda s: support[s])
-    members = [o for o in found if np.linalg.norm(mm[o] - mm[anchor]) <= d]
-    w = np.array([locs[o].score for o in members])
-    consensus_mm = (w[:, None] * np.array([mm[o] for o in members])).sum(0) / w.sum()
+    consensus_mm = stack_consensus_mm(locs, spacing, d)
     near = (float(consensus_mm[0] / spacing[0]), float(consensus_mm[1] / spacing[1]))
     for s in range(stack.shape[0]):
         if locs[s] is not None and np.linalg.norm(mm[s] - consensus_mm) <= d:
@@ -962,6 +958,30 @@ def locate_lv_in_stack(cine_frames: np.ndarray, spacing_mm,
             locs[s] = _finish(_search(stack[s], spacing, cfg), spacing, cfg, near=near, near_mm=d)
         except LocalisationError:
             pass
+    return mid_ventricular_slice(locs), locs
+
+
+def stack_consensus_mm(locs: list[LVLocation | None], spacing: tuple[float, float], radius_mm: float) -> np.ndarray:
+    """The stack's LV centre, (row, col) mm: the score-weighted mean of the centres within
+    ``radius_mm`` of the best-supported one (support: the summed scores of the centres within
+    ``radius_mm`` of a centre). ``locs`` must hold at least one location."""
+    found = [s for s, loc in enumerate(locs) if loc is not None]
+    mm = {s: np.array(locs[s].centre_px) * spacing for s in found}
+    support = {s: sum(locs[o].score for o in found if np.linalg.norm(mm[o] - mm[s]) <= radius_mm) for s in found}
+    anchor = max(found, key=lambda s: support[s])
+    members = [o for o in found if np.linalg.norm(mm[o] - mm[anchor]) <= radius_mm]
+    w = np.array([locs[o].score for o in members])
+    return (w[:, None] * np.array([mm[o] for o in members])).sum(0) / w.sum()
+
+
+def mid_ventricular_slice(locs: list[LVLocation | None]) -> int:
+    """The middle, ``(first + last) // 2``, of the longest run of slices with the LV (gaps of one
+    slice bridged; on a tie the run with the larger summed score); if it falls on a gap, the
+    nearest slice with the LV (the lower index on a tie).
+
+    Raises:
+        LocalisationError: no slice has the LV.
+    """
     found = [s for s, loc in enumerate(locs) if loc is not None]
     if not found:
         raise LocalisationError("the left ventricle could not be found in any slice of the stack")
@@ -975,7 +995,7 @@ def locate_lv_in_stack(cine_frames: np.ndarray, spacing_mm,
     mid = (run[0] + run[-1]) // 2
     if locs[mid] is None:  # the middle fell on a bridged gap: the nearest slice with the LV
         mid = min(run, key=lambda i: (abs(i - mid), i))
-    return mid, locs
+    return mid
 
 
 class ClassicLocaliser:

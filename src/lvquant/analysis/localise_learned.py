@@ -46,7 +46,7 @@ from scipy import ndimage as ndi
 from ..errors import InputError, LocalisationError, ModelError
 from ..spacing import check_pixel_spacing
 from ..weights_io import sha256_bytes
-from .localise import ClassicLocaliser, LVLocation
+from .localise import ClassicLocaliser, LVLocation, mid_ventricular_slice, stack_consensus_mm
 
 __all__ = [
     "LOCALISERS",
@@ -63,6 +63,8 @@ __all__ = [
 DEFAULT_LOCALISER = Path(__file__).resolve().parent.parent / "weights" / "localiser.json"
 #: Manifest format of a localiser.
 FORMAT = "lvquant-localiser/1"
+#: Slices whose centre lies farther than this from the stack's consensus are decoded again near it.
+STACK_RADIUS_MM = 15.0
 #: Radius (mm) the log-radius output is relative to.
 RADIUS_REF_MM = 30.0
 
@@ -318,34 +320,16 @@ class LearnedLocaliser:
         if not found:
             raise LocalisationError("the left ventricle could not be found in any slice of the stack")
         mm = {s: np.array(locs[s].centre_px) * spacing for s in found}
-        radius = 15.0
-        support = {s: sum(locs[o].score for o in found if np.linalg.norm(mm[o] - mm[s]) <= radius) for s in found}
-        anchor = max(found, key=lambda s: support[s])
-        members = [o for o in found if np.linalg.norm(mm[o] - mm[anchor]) <= radius]
-        w = np.array([locs[o].score for o in members])
-        consensus = (w[:, None] * np.array([mm[o] for o in members])).sum(0) / w.sum()
+        consensus = stack_consensus_mm(locs, spacing, STACK_RADIUS_MM)
         h, wd = shape
         g = self.grid
         cell = tuple(int(np.clip(np.floor(((consensus[k] - (n - 1) / 2.0 * spacing[k]) / g.pixel_mm
                                            + (g.grid_pixels - 1) / 2.0) / g.stride), 0, g.cells - 1))
                      for k, n in enumerate((h, wd)))
         for s in range(arr.shape[0]):
-            if locs[s] is not None and np.linalg.norm(mm[s] - consensus) > radius:
+            if locs[s] is not None and np.linalg.norm(mm[s] - consensus) > STACK_RADIUS_MM:
                 locs[s] = self._decode(out, s, shape, spacing, near_cell=cell)
-        found = [s for s, loc in enumerate(locs) if loc is not None]
-        if not found:
-            raise LocalisationError("the left ventricle could not be found in any slice of the stack")
-        runs: list[list[int]] = [[found[0]]]
-        for s in found[1:]:
-            if s - runs[-1][-1] <= 2:
-                runs[-1].append(s)
-            else:
-                runs.append([s])
-        run = max(runs, key=lambda r: (r[-1] - r[0], sum(locs[i].score for i in r)))
-        mid = (run[0] + run[-1]) // 2
-        if locs[mid] is None:
-            mid = min(run, key=lambda i: (abs(i - mid), i))
-        return mid, locs
+        return mid_ventricular_slice(locs), locs
 
     def locate(self, frames: np.ndarray, spacing_mm) -> LVLocation:
         """The LV in one slice (T, H, W).

@@ -182,6 +182,48 @@ def _crop_and_predict(frames: np.ndarray, spacing: tuple[float, float], centre: 
     return crops, pixel_mm, ensemble.predict(crops, pixel_mm)
 
 
+@dataclass(frozen=True)
+class RuleCrop:
+    """Crops cut by the spec's crop rule with the ensemble's own size estimate (:func:`crop_by_rule`).
+
+    Attributes:
+        crops: (T, S, S) normalised crops the networks read.
+        pixel_mm: crop pixel size, mm.
+        prediction: the ensemble's prediction on ``crops``.
+        side_mm: the crop side used, mm.
+        passes: 1 when the first guess of the side held, 2 when the crop was redone.
+    """
+
+    crops: np.ndarray
+    pixel_mm: float
+    prediction: Any
+    side_mm: float
+    passes: int
+
+
+def crop_by_rule(frames: np.ndarray, spacing: tuple[float, float], centre: tuple[float, float],
+                 first_side_mm: float, rv_angle: float, ensemble: Ensemble) -> RuleCrop:
+    """The spec's crop rule when the epicardium is not known: crop at a first guess of the side,
+    predict, and cut again at ``crop_scale`` × the predicted ED epicardial diameter when that
+    side differs from the guess by more than :data:`RECROP_TOLERANCE`.
+
+    Used by the analysis (first guess: the localiser's radius) and by the dataset builder for
+    labelled data without an epicardial label (first guess: cavity plus two default walls).
+
+    Args:
+        frames: (T, H, W) full field-of-view frames.
+        spacing: (row, col) mm; centre: (row, col) pixels; rv_angle: degrees, as
+            :func:`lvquant.analysis.convert.convert_frames`.
+    """
+    side, passes = float(first_side_mm), 1
+    crops, pixel_mm, pred = _crop_and_predict(frames, spacing, centre, side, rv_angle, ensemble)
+    side2 = ensemble.spec.crop_side_mm(_ed_epicardial_area(pred.mean))
+    if abs(side2 / side - 1.0) > RECROP_TOLERANCE:
+        side, passes = side2, 2
+        crops, pixel_mm, pred = _crop_and_predict(frames, spacing, centre, side, rv_angle, ensemble)
+    return RuleCrop(crops, pixel_mm, pred, side, passes)
+
+
 def _ed_epicardial_area(mean: Indices) -> float:
     """Predicted epicardial area (cavity + myocardium), mm², at the frame of the largest cavity."""
     ed = int(np.argmax(mean.cavity_area_mm2))
@@ -255,12 +297,8 @@ def analyze_cine(cine: Cine, *, slice_index: int | None = None, rv_angle_deg: fl
     rv = float(rv_angle_deg) % 360.0 if rv_given else float(location.rv_angle_deg)
     mean_spacing = float(np.sqrt(spacing[0] * spacing[1]))
     side = spec.crop_side_from_radius(location.epi_radius_px * mean_spacing)
-    passes = 1
-    crops, pixel_mm, pred = _crop_and_predict(cycle.frames, spacing, location.centre_px, side, rv, ensemble)
-    side2 = spec.crop_side_mm(_ed_epicardial_area(pred.mean))
-    if abs(side2 / side - 1.0) > RECROP_TOLERANCE:
-        side, passes = side2, 2
-        crops, pixel_mm, pred = _crop_and_predict(cycle.frames, spacing, location.centre_px, side, rv, ensemble)
+    cut = crop_by_rule(cycle.frames, spacing, location.centre_px, side, rv, ensemble)
+    crops, pixel_mm, pred, side, passes = cut.crops, cut.pixel_mm, cut.prediction, cut.side_mm, cut.passes
     clock.lap("convert+predict")
 
     mean, spread, labels, ed, es, ph = _phase_and_map(pred.mean, pred.spread, cycle, phase_method)

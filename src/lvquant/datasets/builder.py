@@ -9,8 +9,11 @@ localiser and the networks' first guess:
   from 12 o'clock), turned to the spec's ``rv_angle_deg``; a slice without RV label (near
   the apex) takes the mid slice's direction;
 * side: the spec's rule on the ED epicardial area of that slice
-  (:meth:`InputSpec.crop_side_mm`); without an epicardial label (Sunnybrook) the epicardial
-  diameter is taken as the cavity's plus two walls of :data:`DEFAULT_WALL_MM`.
+  (:meth:`InputSpec.crop_side_mm`). Without an epicardial label (Sunnybrook) the side is what
+  the analysis would cut: given an ensemble, :func:`lvquant.analysis.pipeline.crop_by_rule`
+  (a first crop at the cavity's diameter plus two walls of :data:`DEFAULT_WALL_MM`, then
+  ``crop_scale`` × the ensemble's predicted ED epicardial diameter); without one, that first
+  guess alone.
 
 The same crop is used for every frame of the slice (as the analysis uses one crop for the
 cycle). The indices are measured by :func:`lvquant.geometry.measure_masks` on the labels
@@ -198,7 +201,7 @@ def _rv_angle(lv_centre: tuple[float, float], rv: np.ndarray, spacing: tuple[flo
 
 
 def build_crops(stack: LabelledStack, spec: InputSpec, *, slices: str = "mid",
-                rv_angle_deg: float | None = None) -> CropSet:
+                rv_angle_deg: float | None = None, ensemble=None) -> CropSet:
     """Crops and true indices of a labelled stack, cut by ``spec``.
 
     Args:
@@ -207,6 +210,9 @@ def build_crops(stack: LabelledStack, spec: InputSpec, *, slices: str = "mid",
         slices: ``"mid"`` (the mid-ventricular slice, the LVQuan protocol) or ``"rings"``
             (every slice whose myocardium is a closed ring; see :func:`ring_slices`).
         rv_angle_deg: the RV direction to use when the mid slice has no RV label.
+        ensemble: an :class:`~lvquant.analysis.predict.Ensemble` whose prediction sets the crop
+            side of slices without an epicardial label, as the analysis does (its spec must be
+            ``spec``); None: the cavity-plus-two-walls guess.
 
     Returns:
         A :class:`CropSet` of one row per slice.
@@ -216,6 +222,8 @@ def build_crops(stack: LabelledStack, spec: InputSpec, *, slices: str = "mid",
     """
     if slices not in ("mid", "rings"):
         raise InputError(f"slices must be 'mid' or 'rings'; got {slices!r}")
+    if ensemble is not None and ensemble.spec != spec:
+        raise InputError("the ensemble that sizes the crops must have the spec the crops are cut by")
     mid = mid_ring_slice(stack)
     if stack.rv is not None and stack.rv[0, mid].any():
         mid_epi = stack.cavity[0, mid] | (stack.myocardium[0, mid] if stack.myocardium is not None else False)
@@ -241,6 +249,10 @@ def build_crops(stack: LabelledStack, spec: InputSpec, *, slices: str = "mid",
             side = spec.crop_side_mm(np.pi * d * d / 4.0)
         labelled_rv = stack.rv is not None and stack.rv[0, s].any()
         angle = _rv_angle(centre, stack.rv[0, s], sp) if labelled_rv else stack_angle
+        if stack.myocardium is None and ensemble is not None:
+            from ..analysis.pipeline import crop_by_rule
+
+            side = crop_by_rule(stack.images[:, s], sp, centre, side, angle, ensemble).side_mm
         crop, pixel_mm = crop_rotated(stack.images[:, s], centre, sp, side, angle, p, spec.rv_angle_deg)
 
         def turned(mask: np.ndarray) -> np.ndarray:

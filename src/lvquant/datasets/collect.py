@@ -38,7 +38,7 @@ def read_split(path: str | os.PathLike, part: str) -> dict[str, list[str]]:
 
 def collect_crops(patients: dict[str, list[str]], spec: InputSpec, *, acdc_dir: str | os.PathLike | None,
                   sunnybrook_dir: str | os.PathLike | None, slices: str = "mid", sunnybrook_spacing_mm: float = 1.4,
-                  progress: Callable[[int], Any] | None = None) -> CropSet:
+                  ensemble: Any = None, progress: Callable[[int], Any] | None = None) -> CropSet:
     """Crops of the listed patients of each source, cut by ``spec``.
 
     Args:
@@ -47,6 +47,8 @@ def collect_crops(patients: dict[str, list[str]], spec: InputSpec, *, acdc_dir: 
         acdc_dir, sunnybrook_dir: the pack folders (a source with patients needs its folder).
         slices: ``"mid"`` or ``"rings"`` (see :func:`~lvquant.datasets.build_crops`).
         sunnybrook_spacing_mm: the spacing assumed for Sunnybrook (the packs have none).
+        ensemble: sizes the crops of slices without an epicardial label as the analysis does
+            (see :func:`~lvquant.datasets.build_crops`); None: cavity plus two default walls.
         progress: called with 1 after each patient.
 
     Raises:
@@ -73,7 +75,8 @@ def collect_crops(patients: dict[str, list[str]], spec: InputSpec, *, acdc_dir: 
         for name in patients["sunnybrook"]:
             stack = read_sunnybrook_pack(sunnybrook_dir, name, spacing_mm=sunnybrook_spacing_mm,
                                          group=groups.get(name, ""))
-            parts.append(build_crops(stack, spec, slices=slices, rv_angle_deg=SUNNYBROOK_RV_DEG))
+            parts.append(build_crops(stack, spec, slices=slices, rv_angle_deg=SUNNYBROOK_RV_DEG,
+                                     ensemble=ensemble))
             if progress:
                 progress(1)
     if not parts:
