@@ -41,6 +41,8 @@ def main() -> int:
     ap.add_argument("--real", type=Path, required=True, help="lvquant evaluate --json on the test crops")
     ap.add_argument("--phantom", type=Path, required=True, help="lvquant evaluate --json on the fresh phantoms")
     ap.add_argument("--localiser", type=Path, help="scripts/measure_localiser_acdc.py --json on the test part")
+    ap.add_argument("--sunnybrook-corrected", type=Path,
+                    help="lvquant evaluate --json on test crops whose Sunnybrook truth takes the masks' fill back")
     ap.add_argument("--split", type=Path, default=ROOT / "splits" / "real_v1.json")
     args = ap.parse_args()
     real = json.loads(args.real.read_text())
@@ -56,6 +58,9 @@ def main() -> int:
         "phantom_fresh": {k: phantom[k] for k in ("areas_mae_mm2", "dims_mae_mm", "rwt_mae_mm",
                                                          "phase_error", "n_subjects")},
     }
+    if args.sunnybrook_corrected is not None:
+        corrected = json.loads(args.sunnybrook_corrected.read_text())
+        held["sunnybrook_mid_mask_edge_corrected"] = _summary(corrected["by_source"]["sunnybrook"]["mid"])
     if args.localiser is not None:
         held["localiser_acdc"] = json.loads(args.localiser.read_text())["summary"]
     path = args.models / "manifest.json"

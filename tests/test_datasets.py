@@ -102,6 +102,28 @@ def test_without_epicardium_an_ensemble_sizes_the_crop_as_the_analysis_does():
         build_crops(stack, InputSpec(crop_pixels=96), ensemble=ens)
 
 
+def test_a_mask_reaching_beyond_its_contour_is_measured_at_the_contour():
+    """A disc of radius 16 mm drawn as a contour, its mask reaching 0.52 pixel beyond it (as the
+    sunnybrook45 masks do, scripts/check_sunnybrook_masks.py): measured as it is, the cavity is
+    several % too large; with ``cavity_edge_px`` the builder measures it within 2 % of the disc."""
+    import dataclasses
+
+    base = _stack(3, myocardium=False, open_slice=None)
+    h, w = base.cavity.shape[2:]
+    yy, xx = np.mgrid[:h, :w]
+    wide = np.hypot(yy - 60.0, xx - 70.0) <= 16.0 / SPACING + 0.52
+    cav = np.broadcast_to(wide, base.cavity.shape).copy()
+    truth = np.pi * 16.0**2
+    filled = dataclasses.replace(base, cavity=cav)
+    corrected = dataclasses.replace(base, cavity=cav, cavity_edge_px=0.52)
+    a_filled = build_crops(filled, InputSpec()).indices[0, 0, 0]
+    a_corrected = build_crops(corrected, InputSpec()).indices[0, 0, 0]
+    assert a_filled > 1.04 * truth
+    assert a_corrected == pytest.approx(truth, rel=0.02)
+    with pytest.raises(InputError, match="cavity_edge_px"):
+        dataclasses.replace(base, cavity_edge_px=5.0)
+
+
 def test_the_crop_follows_the_spec():
     spec = InputSpec(crop_pixels=96, crop_scale=3.0)
     cs = build_crops(_stack(3, open_slice=None), spec)

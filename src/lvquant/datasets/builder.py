@@ -59,6 +59,9 @@ class LabelledStack:
         spacing_mm: in-plane pixel spacing (row, column), mm.
         frame_names: a name per frame, e.g. ``("ED", "ES")``; the first must be ED.
         phase: (F,) 1 systole, 0 diastole of each frame.
+        cavity_edge_px: how far (input pixels) the cavity mask reaches beyond the contour the
+            expert drew, when the mask was filled from a contour with every pixel it touches
+            (0 for label maps, the usual case); the builder takes it back before measuring.
     """
 
     subject: str
@@ -71,6 +74,7 @@ class LabelledStack:
     spacing_mm: tuple[float, float]
     frame_names: tuple[str, ...]
     phase: np.ndarray
+    cavity_edge_px: float = 0.0
 
     def __post_init__(self) -> None:
         where = f"{self.source} {self.subject}"
@@ -93,6 +97,8 @@ class LabelledStack:
         object.__setattr__(self, "images", images.astype(np.float32, copy=False))
         object.__setattr__(self, "spacing_mm", check_pixel_spacing(self.spacing_mm, what=f"{where}: pixel spacing"))
         object.__setattr__(self, "phase", np.asarray(self.phase, dtype=np.int64))
+        if not (isinstance(self.cavity_edge_px, (int, float)) and 0.0 <= float(self.cavity_edge_px) <= 2.0):
+            raise InputError(f"{where}: cavity_edge_px must be between 0 and 2 pixels")
 
     @property
     def n_slices(self) -> int:
@@ -260,6 +266,9 @@ def build_crops(stack: LabelledStack, spec: InputSpec, *, slices: str = "mid",
             return fine >= 0.5
 
         cav = turned(stack.cavity[:, s])
+        if stack.cavity_edge_px > 0:  # the mask's edge back onto the drawn contour (sub-pixel, fine grid)
+            inset = stack.cavity_edge_px * float(np.sqrt(sp[0] * sp[1])) / (pixel_mm / k)
+            cav = np.stack([ndi.distance_transform_edt(c) > inset for c in cav])
         epi = turned(stack.cavity[:, s] | stack.myocardium[:, s]) if stack.myocardium is not None else None
         ind = measure_masks(cav, epi, pixel_mm / k).to_array()
         if stack.rv is None:  # the direction was assumed: the three directed dimensions are not known
