@@ -79,6 +79,37 @@ def test_dataset_train_evaluate_on_real_layout_packs(packs, capsys, tmp_path):
     assert set(result["mid"]["bias"]) == set(result["mid"]["mae"]) and result["mid"]["phase_error"] is None
 
 
+def test_fine_tuning_on_changed_data_keeps_every_patients_fold(packs, capsys, tmp_path):
+    """Fine-tuning from a folder on other data of the same patients (ring slices instead of the
+    mid slice) with another seed, whose K-means folds differ (seed 2: checked below), keeps the
+    folder's patient folds, so no model validates on a patient it trained on."""
+    mid, rings = tmp_path / "mid.npz", tmp_path / "rings.npz"
+    for out, slices in ((mid, "mid"), (rings, "rings")):
+        assert main(["dataset", "--split", str(packs / "split.json"), "--part", "train", "--acdc",
+                     str(packs / "acdc"), "--slices", slices, "--out", str(out), "--quiet"]) == 0
+    first = tmp_path / "first"
+    assert main(["train", "--data", str(mid), "--out", str(first), "--quick", "--folds", "3", "--quiet"]) == 0
+    kept = json.loads((first / "manifest.json").read_text())["training"]["patient_folds"]
+    assert len(kept) == 6 and set(kept.values()) == {0, 1, 2}
+    from lvquant.datasets.files import read_crops
+    from lvquant.train import make_folds, patient_folds, prepare_crops
+
+    fresh = prepare_crops(read_crops(rings))
+    assert patient_folds(fresh, make_folds(fresh, 3, seed=2)) != kept
+    second = tmp_path / "second"
+    assert main(["train", "--data", str(rings), "--out", str(second), "--quick", "--folds", "3", "--init", str(first),
+                 "--seed", "2", "--quiet"]) == 0
+    assert json.loads((second / "manifest.json").read_text())["training"]["patient_folds"] == kept
+    # a folder that trained on these patients without recording their folds is refused
+    m = json.loads((first / "manifest.json").read_text())
+    del m["training"]["patient_folds"]
+    (first / "manifest.json").write_text(json.dumps(m))
+    capsys.readouterr()
+    assert main(["train", "--data", str(rings), "--out", str(tmp_path / "third"), "--quick", "--folds", "3",
+                 "--init", str(first), "--quiet"]) == 2
+    assert "patient_folds" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv,message", [
     (["dataset", "--split", "{tmp}/none.json", "--part", "train", "--acdc", "{acdc}", "--out", "{tmp}/x.npz"],
      "not a split file"),

@@ -210,13 +210,40 @@ def prepare_crops(crops: Any, *, description: str = "", sha256: str | None = Non
                         np.asarray(crops.phase, dtype=np.int64), description, sha256, crops.spec, groups, provenance)
 
 
-def make_folds(data: TrainingData, n_folds: int = 5, split: str = "kmeans", seed: int = 0) -> np.ndarray:
+def make_folds(data: TrainingData, n_folds: int = 5, split: str = "kmeans", seed: int = 0,
+               keep: dict[str, int] | None = None) -> np.ndarray:
     """(S,) fold of each row. ``kmeans``: the method's; ``contiguous``: published blocks.
 
     With ``data.groups`` the folds are drawn over patients (the K-means descriptor of a
     patient is the mean of its rows'), and every row takes its patient's fold: no patient
     is in two folds.
+
+    ``keep`` (patient -> fold, e.g. the ``patient_folds`` of a model folder being fine-tuned)
+    fixes the fold of every patient it names; the other patients are split among
+    themselves as above (or spread in turn when fewer than ``n_folds``).
     """
+    if keep:
+        if data.groups is None:
+            raise InputError("patient folds can only be kept for data grouped by patient")
+        groups = np.asarray(data.groups)
+        known = np.array([g in keep for g in groups])
+        folds = np.full(data.n_subjects, -1, dtype=np.int64)
+        folds[known] = [int(keep[g]) for g in groups[known]]
+        if known.any() and not (0 <= folds[known].min() and folds[known].max() < n_folds):
+            raise InputError(f"the kept patient folds do not fit {n_folds} folds")
+        rest = np.flatnonzero(~known)
+        if len(rest):
+            names = sorted(set(groups[rest]))
+            if len(names) >= n_folds:
+                sub = replace(data, images=data.images[rest], targets=data.targets[rest],
+                              crop_side_mm=data.crop_side_mm[rest],
+                              phase=None if data.phase is None else data.phase[rest],
+                              groups=tuple(groups[rest]))
+                folds[rest] = make_folds(sub, n_folds, split, seed)
+            else:
+                turn = {g: i % n_folds for i, g in enumerate(names)}
+                folds[rest] = [turn[g] for g in groups[rest]]
+        return folds
     if split not in SPLITS:
         raise InputError(f"split must be one of {', '.join(SPLITS)}; got {split!r}")
     names, row_patient = np.unique(np.asarray(data.groups if data.groups is not None else
@@ -469,6 +496,37 @@ def predict_subjects(net: torch.nn.Module, data: TrainingData, subjects: np.ndar
     return np.stack(out) if out else np.zeros((0, data.images.shape[1], 11))
 
 
+def patient_folds(data: TrainingData, folds: np.ndarray) -> dict[str, int]:
+    """Patient -> fold of rows grouped by patient (what a manifest records as ``patient_folds``)."""
+    out: dict[str, int] = {}
+    for g, f in zip(data.groups, folds.tolist()):
+        if out.setdefault(g, int(f)) != int(f):
+            raise InputError(f"patient {g} lies in two folds")
+    return out
+
+
+def _kept_folds(init: str | Path | None, data: TrainingData) -> dict[str, int] | None:
+    """The folds a fine-tuning run must keep: the ``patient_folds`` of the ``--init`` folder.
+
+    Fold k fine-tunes the folder's model k, which trained on every patient outside its fold k;
+    so each patient it knows keeps its fold, whatever else changed in the data (e.g. corrected
+    labels). A folder trained on some of these patients without recording their folds is
+    refused: its models may have seen the validation patients.
+    """
+    if init is None or data.groups is None:
+        return None
+    training = read_manifest(init).get("training", {})
+    kept = training.get("patient_folds")
+    if isinstance(kept, dict):
+        return {str(k): int(v) for k, v in kept.items()}
+    seen = set(training.get("data", {}).get("provenance", {}).get("patients", []))
+    if seen & set(data.groups):
+        raise InputError(f"--init {init} was trained on some of these patients but its manifest records no "
+                         "patient_folds, so its models may have seen the validation patients "
+                         "(add them with scripts/add_patient_folds.py)")
+    return None
+
+
 def _init_ensemble(folder: str | Path, cfg: TrainConfig, data: TrainingData, folds: np.ndarray
                    ) -> tuple[list[dict[str, torch.Tensor]], np.ndarray, np.ndarray, dict[str, Any]]:
     """Fold weights, target mean and std (11,), and provenance of a model folder to fine-tune from.
@@ -525,7 +583,7 @@ def train_ensemble(data: TrainingData, out_dir: str | Path, *, n_folds: int = 5,
         raise InputError("cross-validation needs at least 2 folds")
     if data.n_subjects < n_folds:
         raise InputError(f"{data.n_subjects} subjects cannot fill {n_folds} folds")
-    folds = make_folds(data, n_folds, split, cfg.seed)
+    folds = make_folds(data, n_folds, split, cfg.seed, keep=_kept_folds(init, data))
     init_states, initialised_from = None, None
     if init is None:
         mean, std = _standardise(data)
@@ -596,6 +654,7 @@ def train_ensemble(data: TrainingData, out_dir: str | Path, *, n_folds: int = 5,
                      "frames_per_subject": int(data.images.shape[1]),
                      **({"provenance": data.provenance} if data.provenance else {})},
             "split": split, "n_folds": n_folds, "folds": folds.tolist(), "seed": cfg.seed,
+            **({"patient_folds": patient_folds(data, folds)} if data.groups is not None else {}),
             "config": _config_dict(cfg), "torch_version": torch.__version__,
             "seconds": round(time.perf_counter() - t0, 1),
             "cross_validation": {k2: cv_metrics[k2] for k2 in ("areas_mae_mm2", "dims_mae_mm", "rwt_mae_mm", "phase_error")},
