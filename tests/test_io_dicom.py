@@ -58,7 +58,7 @@ def test_reads_shape_spacing_and_exact_pixels(cine_dir, cine):
     assert cine.slice_thickness_mm == 8.0
     assert cine.source.format == "dicom"
     assert cine.source.n_files == 60
-    assert cine.source.series_description == "SAX cine"
+    assert "SAX cine" not in repr(cine.source)  # free text (SeriesDescription) is never read
     assert cine.source.extra["series_selection"] == "only"
 
 
@@ -166,7 +166,9 @@ def test_unknown_series_uid_lists_available_series(multi_series):
     with pytest.raises(DicomError) as err:
         read_dicom(folder, series_uid="1.2.3.4.5")
     msg = str(err.value)
-    assert "1.2.3.4.5" in msg and '"SAX cine"' in msg and '"4CH cine"' in msg and '"localizer"' in msg
+    folder, big, small, loc = multi_series
+    assert "1.2.3.4.5" in msg and all(s.uid in msg for s in (big, small, loc))
+    assert "series 5" in msg and "series 6" in msg and "SAX cine" not in msg  # numbers, never free text
 
 
 def test_list_dicom_series_describes_each_series_in_preference_order(multi_series):
@@ -177,7 +179,8 @@ def test_list_dicom_series_describes_each_series_in_preference_order(multi_serie
     assert (first.n_images, first.n_slices, first.n_frames) == (30, 3, 10)
     assert first.image_size == (32, 32) and first.spacing_mm == (1.5, 1.25)
     assert first.is_cine and first.n_trigger_times == 28  # t = 0 is shared by the 3 slices
-    assert first.description == "SAX cine" and first.series_number == 5 and first.modality == "MR"
+    assert first.series_number == 5 and first.modality == "MR"
+    assert "SAX cine" not in repr(first) and "SAX cine" not in first.label()  # no free text
     assert (summaries[2].n_slices, summaries[2].n_frames, summaries[2].is_cine) == (40, 1, False)
     _assert_private(repr(summaries), str([s.to_dict() for s in summaries]))
 
@@ -438,3 +441,27 @@ def test_sunnybrook_201_reads_as_13_slices_of_20_frames():
     assert (summary.n_slices, summary.n_frames, summary.image_size) == (13, 20, (256, 256))
     assert summary.spacing_mm == pytest.approx((1.367188, 1.367188))
 
+
+
+def test_free_text_series_headers_never_reach_info_or_errors(tmp_path, capsys):
+    """SeriesDescription and ProtocolName often hold names, dates or accession numbers: `info`
+    (text and --json) and the unknown --series error show series by UID, number and size only."""
+    from lvquant.cli import main
+
+    secret = "QUUXLEY^MARIGOLD 19610203"
+    write_series(tmp_path / "a", n_slices=2, n_frames=10, description=f"SAX {secret}", series_number=7, seed=1)
+    write_series(tmp_path / "b", n_slices=1, n_frames=10, description=secret, series_number=8, seed=2)
+    for f in (tmp_path / "b").rglob("*.dcm"):
+        ds = pydicom.dcmread(f)
+        ds.ProtocolName = secret
+        ds.save_as(f)
+    outputs = []
+    for argv in (["info", str(tmp_path)], ["info", str(tmp_path), "--json"],
+                 ["analyze", str(tmp_path), "--series", "1.2.3.4.5.6.7.8.9"]):
+        main(argv)
+        captured = capsys.readouterr()
+        outputs += [captured.out, captured.err]
+    assert "series 8" in outputs[0]  # the other series, listed by number
+    assert "1.2.3.4.5.6.7.8.9" in outputs[5] and "series 7" in outputs[5]  # the refusal names what exists
+    for text in outputs:
+        assert "QUUXLEY" not in text and "MARIGOLD" not in text and "19610203" not in text

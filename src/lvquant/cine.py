@@ -25,7 +25,6 @@ class SourceInfo:
         n_files: number of files that made up the cine (1 for single-file formats).
         series_uid: DICOM SeriesInstanceUID when known (not patient-identifying on
             its own; needed to pick a series with ``--series``).
-        series_description: DICOM SeriesDescription / protocol, when known.
         modality: e.g. ``"MR"``.
         manufacturer: scanner manufacturer, when known.
         skipped: ``(file, reason)`` for files that were ignored while reading.
@@ -36,7 +35,6 @@ class SourceInfo:
     path: str = ""
     n_files: int = 1
     series_uid: str | None = None
-    series_description: str | None = None
     modality: str | None = None
     manufacturer: str | None = None
     skipped: tuple[tuple[str, str], ...] = ()

@@ -32,7 +32,6 @@ def cine_summary(cine: Cine) -> dict[str, Any]:
         "n_files": src.n_files,
         "n_skipped": len(src.skipped),
         "series_uid": src.series_uid,
-        "series_description": src.series_description,
         "n_slices": cine.n_slices,
         "n_frames": cine.n_frames,
         "image_size": list(cine.image_shape),
@@ -69,8 +68,8 @@ def dataset_summary(dataset: Any) -> dict[str, Any]:
 
 def _text_cine(s: dict[str, Any], others: list[dict[str, Any]]) -> str:
     lines = [f"format        {s['format']} ({s['n_files']} file(s), {s['n_skipped']} skipped)"]
-    if s.get("series_uid") or s.get("series_description"):
-        lines.append(f"series        {s.get('series_uid') or '-'} \"{s.get('series_description') or ''}\"")
+    if s.get("series_uid"):
+        lines.append(f"series        {s['series_uid']}")
     lines.append(f"slices        {s['n_slices']} x {s['n_frames']} frames, image {s['image_size'][0]}x{s['image_size'][1]}")
     thick = f", slice thickness {s['slice_thickness_mm']:g} mm" if s.get("slice_thickness_mm") else ""
     lines.append(f"spacing       {s['spacing_mm'][0]:.3f} x {s['spacing_mm'][1]:.3f} mm (row x column){thick}")
@@ -88,7 +87,8 @@ def _text_cine(s: dict[str, Any], others: list[dict[str, Any]]) -> str:
         lines.append("")
         lines.append("other series in this input (choose one with --series UID):")
         for o in others:
-            lines.append(f"  {o['series_uid']}  \"{o['description']}\"  {o['n_images']} images, "
+            number = f"series {o['series_number']}, " if o.get("series_number") is not None else ""
+            lines.append(f"  {o['series_uid']}  {number}{o['n_images']} images, "
                          f"{o['n_slices']} slice(s) x {o['n_frames']} frame(s)")
     return "\n".join(lines) + "\n"
 

@@ -43,10 +43,11 @@ SLICE_TOLERANCE_MM = 0.01
 _ORIENTATION_TOLERANCE = 1e-3
 
 #: The only header attributes the scan reads. Patient-module tags are absent
-#: on purpose: they are never parsed, so they can never leak.
+#: on purpose: they are never parsed, so they can never leak; so are the free-text
+#: SeriesDescription and ProtocolName, which often hold names, dates or accession numbers.
 _SCAN_TAGS = [
     "SOPClassUID", "SOPInstanceUID", "Modality", "Manufacturer",
-    "SeriesInstanceUID", "SeriesDescription", "ProtocolName", "SeriesNumber",
+    "SeriesInstanceUID", "SeriesNumber",
     "InstanceNumber", "TriggerTime", "SliceLocation", "SliceThickness",
     "ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing",
     "Rows", "Columns", "SamplesPerPixel", "PhotometricInterpretation",
@@ -74,7 +75,6 @@ class _Image:
     path: Path
     frame: int | None  # frame number inside a multi-frame file, None for single-frame files
     series_uid: str
-    series_description: str
     series_number: int | None
     modality: str | None
     manufacturer: str | None
@@ -101,8 +101,6 @@ class SeriesSummary:
     ----------
     series_uid : str
         ``SeriesInstanceUID`` (``""`` when the files carry none).
-    description : str
-        ``SeriesDescription`` (or ``ProtocolName``), ``""`` when absent.
     series_number : int or None
         ``SeriesNumber``.
     modality : str or None
@@ -126,7 +124,6 @@ class SeriesSummary:
     """
 
     series_uid: str
-    description: str
     series_number: int | None
     modality: str | None
     n_images: int
@@ -143,9 +140,11 @@ class SeriesSummary:
         return asdict(self)
 
     def label(self) -> str:
-        """One line naming the series for messages, e.g. ``'1.2.3' ("SAX cine", 240 images)``."""
-        desc = f'"{self.description}"' if self.description else "no description"
-        return f"{self.series_uid or '(no SeriesInstanceUID)'} ({desc}, {self.n_images} images)"
+        """One line naming the series for messages, without free text, e.g.
+        ``1.2.3 (series 5, 240 images, 12 slices x 20 frames)``."""
+        number = f"series {self.series_number}, " if self.series_number is not None else ""
+        return (f"{self.series_uid or '(no SeriesInstanceUID)'} ({number}{self.n_images} images, "
+                f"{self.n_slices} slice(s) x {self.n_frames} frame(s))")
 
 
 @dataclass
@@ -403,7 +402,6 @@ def _images_of(ds: Any, path: Path) -> list[_Image]:
     common = dict(
         path=path,
         series_uid=_text(_get(ds, "SeriesInstanceUID")) or "",
-        series_description=_text(_get(ds, "SeriesDescription")) or _text(_get(ds, "ProtocolName")) or "",
         series_number=_int(_get(ds, "SeriesNumber")),
         modality=_text(_get(ds, "Modality")),
         manufacturer=_text(_get(ds, "Manufacturer")),
@@ -521,7 +519,6 @@ def _summarise(uid: str, images: list[_Image]) -> SeriesSummary:
     first = images[0]
     return SeriesSummary(
         series_uid=uid,
-        description=first.series_description,
         series_number=first.series_number,
         modality=first.modality,
         n_images=len(images),
@@ -907,7 +904,6 @@ def read_dicom(
         path=where,
         n_files=len(used_files),
         series_uid=chosen.series_uid or None,
-        series_description=chosen.description or None,
         modality=first.modality,
         manufacturer=first.manufacturer,
         skipped=tuple(skipped),
