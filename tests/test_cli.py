@@ -249,3 +249,28 @@ def test_evaluate_checks_its_options_before_reading_the_data(capsys, tmp_path, e
     assert code == 2, err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in err
+
+
+@pytest.fixture(scope="module")
+def small_phantom_file(tmp_path_factory):
+    from lvquant.io.lvquan_mat import write_lvquan_npz
+    from lvquant.phantom import generate_lvquan_dataset
+
+    path = tmp_path_factory.mktemp("phantom") / "d.npz"
+    write_lvquan_npz(generate_lvquan_dataset(4, seed=0, workers=1), path)
+    return path
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--warmup", "nan"], "warm-up"),
+    (["--warmup", "inf"], "warm-up"),
+    (["--lr", "-1"], "learning rate"),
+    (["--seed", "-1"], "seed"),
+    (["--threads", "0"], "threads"),
+    (["--threads", "-1"], "threads"),
+])
+def test_bad_training_settings_are_refused_before_any_work(capsys, tmp_path, small_phantom_file, argv, message):
+    data = small_phantom_file
+    code, out, err = run(capsys, "train", "--data", str(data), "--out", str(tmp_path / "m"), "--quick", *argv)
+    assert code == 2 and message in err and "Traceback" not in err and err.count("\n") == 1
+    assert not (tmp_path / "m").exists()

@@ -110,8 +110,15 @@ class TrainConfig:
             raise InputError(f"intensity must be one of {', '.join(INTENSITY_METHODS)}")
         if self.epochs < 1 or self.batch_size < 1 or self.patience < 1:
             raise InputError("epochs, patience and batch size must be at least 1")
-        if not (self.lr > 0 and math.isfinite(self.lr)) or self.warmup_epochs < 0:
-            raise InputError("the learning rate must be positive and the warm-up not negative")
+        if not (self.lr > 0 and math.isfinite(self.lr)) or not (0 <= self.warmup_epochs < math.inf):
+            raise InputError("the learning rate must be positive and the warm-up a number of epochs, not negative")
+        if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
+            raise InputError("the weight decay must be a number, not negative")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise InputError(f"the seed must be a whole number, 0 or more; got {self.seed!r}")
+        if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(self.threads, int)
+                                         or self.threads < 1):
+            raise InputError(f"threads must be a whole number, 1 or more; got {self.threads!r}")
 
     @classmethod
     def quick(cls, **overrides: Any) -> "TrainConfig":
