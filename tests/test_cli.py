@@ -181,6 +181,7 @@ def test_phantom_writes_files_that_read_back(capsys, tmp_path, fmt):
         (["--format", "dicom", "--out", "{tmp}/taken.npz"], "already exists"),
         (["--format", "mat", "--out", "{tmp}/new.npz"], ".mat"),
         (["--frames", "2", "--out", "{tmp}/new.npz"], "frames"),
+        (["--frames", "100000", "--out", "{tmp}/new.npz"], "4 to 120 frames"),
     ],
 )
 def test_bad_phantom_request_is_one_line_and_exit_2(capsys, tmp_path, argv, message):

@@ -19,6 +19,10 @@ _SPEC = InputSpec()
 PATHOLOGIES: tuple[str, ...] = ("healthy", "hypertrophic", "dilated", "infarct")
 
 
+#: Most frames per phantom cycle (cines have 16-50; more only costs time and memory).
+MAX_FRAMES = 120
+
+
 @dataclass(frozen=True)
 class PhantomConfig:
     """Population and acquisition settings of the phantom.
@@ -71,8 +75,8 @@ class PhantomConfig:
     dicom_slices_basal: tuple[int, int] = (1, 2)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.n_frames, int) or self.n_frames < 4:
-            raise InputError(f"a phantom cycle needs at least 4 frames; got {self.n_frames!r}")
+        if isinstance(self.n_frames, bool) or not isinstance(self.n_frames, int) or not 4 <= self.n_frames <= MAX_FRAMES:
+            raise InputError(f"a phantom cycle needs 4 to {MAX_FRAMES} frames; got {self.n_frames!r}")
         if not isinstance(self.crop_size, int) or self.crop_size < 16:
             raise InputError(f"crop size must be an integer of at least 16 pixels; got {self.crop_size!r}")
         unknown = set(self.pathology_mix) - set(PATHOLOGIES)
