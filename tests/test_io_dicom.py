@@ -465,3 +465,20 @@ def test_free_text_series_headers_never_reach_info_or_errors(tmp_path, capsys):
     assert "1.2.3.4.5.6.7.8.9" in outputs[5] and "series 7" in outputs[5]  # the refusal names what exists
     for text in outputs:
         assert "QUUXLEY" not in text and "MARIGOLD" not in text and "19610203" not in text
+
+
+def test_a_fifo_or_a_symlink_loop_is_refused_or_skipped_without_blocking(tmp_path, capsys):
+    """A FIFO given as input is refused at once; one inside a folder (and a self-looping symlink)
+    is skipped, and the series beside it is read."""
+    from lvquant.cli import main
+    from lvquant.io import read_cine
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    assert main(["info", str(fifo)]) == 2
+    assert "not a regular file" in capsys.readouterr().err
+    folder = tmp_path / "series"
+    write_series(folder, n_slices=1, n_frames=10, seed=4)
+    os.mkfifo(folder / "zz_pipe")
+    (folder / "loop").symlink_to(folder / "loop")
+    assert read_cine(folder).frames.shape[:2] == (1, 10)

@@ -122,6 +122,9 @@ def read_cine(
         raise ReaderError(f"{p} does not exist; give a DICOM folder, DICOM files or a .nii/.nii.gz file")
     if p.is_dir():
         return read_dicom(p, series_uid=series_uid, spacing_mm=spacing_mm)
+    if not p.is_file():  # a FIFO would block the first read for ever; a device or socket holds no image
+        raise ReaderError(f"{p} is not a regular file or a folder; give a DICOM folder, DICOM files or a "
+                          ".nii/.nii.gz file")
     kind = _sniff(p)
     if kind == "dicom":
         return read_dicom(p, series_uid=series_uid, spacing_mm=spacing_mm)

@@ -288,11 +288,15 @@ def _collect_files(path_or_paths: str | os.PathLike | Iterable[str | os.PathLike
 
 
 def _walk(folder: Path) -> list[Path]:
-    """All files below ``folder``, in a stable sorted order."""
+    """All regular files below ``folder``, in a stable sorted order.
+
+    FIFOs, sockets, devices and broken or looping symlinks are left out: opening a FIFO
+    blocks for ever, and none of them can hold an image. Folder symlinks are not followed.
+    """
     out: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames.sort()
-        out.extend(Path(dirpath) / f for f in sorted(filenames))
+        out.extend(p for p in (Path(dirpath) / f for f in sorted(filenames)) if p.is_file())
     return out
 
 
