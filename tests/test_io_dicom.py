@@ -310,6 +310,17 @@ def test_no_position_at_all_and_repeated_times_is_refused(tmp_path):
         read_dicom(tmp_path)
 
 
+def test_two_slices_without_any_position_are_never_merged(tmp_path):
+    """Trigger times 10, 50, 90... and 13, 54.5, 96...: all distinct, but not one evenly timed cycle."""
+    series = write_series(tmp_path, n_slices=2, n_frames=20, with_position=False, with_slice_location=False)
+    for f in series.file_grid[0]:
+        ds = pydicom.dcmread(f)
+        ds.TriggerTime = f"{float(ds.TriggerTime) + 3.0:.3f}"
+        ds.save_as(f)
+    with pytest.raises(DicomError, match="never merged without a position"):
+        read_dicom(tmp_path)
+
+
 def test_single_slice_without_position_is_read_with_a_warning(tmp_path):
     s = write_series(tmp_path, n_slices=1, n_frames=5, with_position=False, with_slice_location=False)
     cine = read_dicom(tmp_path)

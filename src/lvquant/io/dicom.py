@@ -689,6 +689,15 @@ def _arrange(images: list[_Image]) -> _Layout:
                 f"cannot tell the slices of the series apart: {images[0].path.name} and others have neither "
                 "ImagePositionPatient/ImageOrientationPatient nor SliceLocation; export the series with full headers"
             )
+        if how == "TriggerTime" and len(images) > 2:
+            steps = np.diff(np.sort(np.array([im.trigger_time for im in images], dtype=np.float64)))
+            typical = float(np.median(steps))
+            if typical <= 0 or steps.min() < typical / 3 or steps.max() > 3 * typical:
+                raise DicomError(
+                    f"the series has no slice position in its headers and its {len(images)} trigger times are not "
+                    "one evenly timed cycle (several slices interleaved?); slices are never merged without a "
+                    "position: export the series with ImagePositionPatient or SliceLocation"
+                )
         pos = np.zeros(len(images))
         warns.append("no slice position in the headers; all images are read as one slice at 0 mm")
     elif source == "SliceLocation":
