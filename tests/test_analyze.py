@@ -170,6 +170,21 @@ def test_same_input_gives_the_same_numbers(series, ensemble):
     assert one.crop == two.crop
 
 
+def test_an_intensity_offset_or_negative_values_do_not_change_the_measurement(series, ensemble):
+    """RescaleIntercept -400 (negative values) or +1000: the same ED/ES and nearly the same indices."""
+    import dataclasses
+
+    cine = read_cine(series)
+    ref = analyze_cine(cine, ensemble=ensemble)
+    for offset in (1000.0, -400.0):
+        moved = dataclasses.replace(cine, frames=cine.frames + np.float32(offset))
+        a = analyze_cine(moved, ensemble=ensemble)
+        assert (a.ed_frame, a.es_frame) == (ref.ed_frame, ref.es_frame)
+        np.testing.assert_allclose(a.indices.cavity_area_mm2, ref.indices.cavity_area_mm2, rtol=0.02)
+        np.testing.assert_allclose(a.indices.myocardium_area_mm2, ref.indices.myocardium_area_mm2, rtol=0.02)
+        assert abs(a.crop["rv_angle_deg"] - ref.crop["rv_angle_deg"]) < 2.0
+
+
 def test_other_frame_counts_are_resampled_and_mapped_back(series, ensemble):
     cine = read_cine(series)
     t = cine.frames.shape[1]

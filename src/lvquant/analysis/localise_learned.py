@@ -17,8 +17,10 @@ cine look alike:
 * resampled (anti-aliased) to a square grid of ``grid_pixels`` pixels of
   ``pixel_mm`` centred on the image centre (2.5 mm × 128 = 320 mm: every
   cardiac field of view seen holds its heart within it);
-* two channels: the mean of the two frames and their absolute difference,
-  both divided by the 99th percentile of the mean.
+* two channels: the mean of the two frames less its 1st percentile (0 outside the image) and
+  their absolute difference, both divided by the mean's 1st-to-99th percentile range: the
+  same input whatever the scanner's intensity offset and scale (RescaleIntercept, signed
+  pixels).
 
 Output (``heat``, ``offset``, ``rv``, ``radius``) on a coarse grid of cells
 (``stride`` grid pixels each): the probability that the LV centre lies in the
@@ -163,8 +165,12 @@ def localiser_input(pair: np.ndarray, spacing_mm: tuple[float, float], grid: Gri
             flip: as :func:`sample_grid` (training augmentation; analysis uses none).
 
     Returns:
-        (2, G, G) float32: mean of the two frames and their absolute difference, divided by
-        the 99th percentile of the mean inside the image.
+        (2, G, G) float32: the mean of the two frames less its 1st percentile (0 outside the
+        image) and their absolute difference, both divided by the mean's 1st-99th percentile
+        range (invariant to an intensity offset and a positive scale).
+
+    Raises:
+        LocalisationError: constant frames.
     """
     p = np.asarray(pair, dtype=np.float32)
     h, w = p.shape[1:]
@@ -173,10 +179,13 @@ def localiser_input(pair: np.ndarray, spacing_mm: tuple[float, float], grid: Gri
     kw = dict(rotation_deg=rotation_deg, zoom=zoom, flip=flip)
     a = sample_grid(p[0], spacing_mm, centre_mm, grid, **kw)
     b = sample_grid(p[1], spacing_mm, centre_mm, grid, **kw)
-    mean = 0.5 * (a + b)
-    ref = float(np.percentile(0.5 * (p[0] + p[1]), 99.0))
+    both = 0.5 * (p[0] + p[1])
+    lo, hi = (float(v) for v in np.percentile(both, (1.0, 99.0)))
+    ref = hi - lo
     if not np.isfinite(ref) or ref <= 0:
-        ref = max(float(np.abs(mean).max()), 1e-6)
+        raise LocalisationError("the frames are constant (no contrast to find the heart in)")
+    inside = sample_grid(np.ones(p.shape[1:], np.float32), spacing_mm, centre_mm, grid, **kw) > 0.5
+    mean = np.where(inside, 0.5 * (a + b) - lo, 0.0)
     return np.stack([mean / ref, np.abs(a - b) / ref]).astype(np.float32)
 
 
