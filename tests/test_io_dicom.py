@@ -493,3 +493,14 @@ def test_a_fifo_or_a_symlink_loop_is_refused_or_skipped_without_blocking(tmp_pat
     os.mkfifo(folder / "zz_pipe")
     (folder / "loop").symlink_to(folder / "loop")
     assert read_cine(folder).frames.shape[:2] == (1, 10)
+
+
+def test_a_wrong_rescale_slope_in_a_few_files_is_refused(tmp_path):
+    """RescaleSlope 1e20 in 3 of 20 files: refused, not measured."""
+    series = write_series(tmp_path, n_slices=1, n_frames=20)
+    for f in series.file_grid[0][:3]:
+        ds = pydicom.dcmread(f)
+        ds.RescaleSlope = "1e20"
+        ds.save_as(f)
+    with pytest.raises(DicomError, match="differ in intensity scale"):
+        read_dicom(tmp_path)

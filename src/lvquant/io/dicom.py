@@ -816,6 +816,29 @@ def _pixels(im: _Image, cache: dict[Path, np.ndarray]) -> np.ndarray:
     return out
 
 
+#: Largest ratio between the intensity ranges of two frames of one slice: the frames of a cine
+#: are acquired alike, so a larger one means a wrong RescaleSlope, not anatomy.
+MAX_FRAME_SCALE_RATIO = 100.0
+
+
+def _check_frame_scales(frames: np.ndarray, layout: _Layout) -> None:
+    """Refuse a slice whose frames' rescaled intensity ranges (1st-99th percentile) differ by
+    more than :data:`MAX_FRAME_SCALE_RATIO` (or where some frames are blank and others not)."""
+    sub = frames[:, :, ::4, ::4].reshape(frames.shape[0], frames.shape[1], -1)
+    lo, hi = np.percentile(sub, (1.0, 99.0), axis=2)
+    span = hi - lo  # (S, T)
+    for k in range(span.shape[0]):
+        top, low = float(span[k].max()), float(span[k].min())
+        if top > 0 and (low <= 0 or top / low > MAX_FRAME_SCALE_RATIO):
+            t_hi, t_lo = int(np.argmax(span[k])), int(np.argmin(span[k]))
+            names = layout.images[k]
+            raise DicomError(
+                f"the frames of one slice differ in intensity scale by more than {MAX_FRAME_SCALE_RATIO:g} times "
+                f"({names[t_hi].path.name} against {names[t_lo].path.name}); check their RescaleSlope/"
+                "RescaleIntercept or remove the odd files"
+            )
+
+
 def _load(layout: _Layout) -> np.ndarray:
     """All pixels of the layout as float32 (S, T, H, W)."""
     first = layout.images[0][0]
@@ -828,6 +851,7 @@ def _load(layout: _Layout) -> np.ndarray:
                 frames[i, j] = _pixels(im, cache)
     if not np.all(np.isfinite(frames)):
         raise DicomError("the pixel values contain NaN or infinity after rescaling; check RescaleSlope/RescaleIntercept")
+    _check_frame_scales(frames, layout)
     return frames
 
 
