@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from lvquant.datasets.files import read_crops
-from lvquant.outputs import atomic_file
 from lvquant.train import patient_folds, prepare_crops
+from lvquant.weights_io import write_manifest
 
 
 def main() -> int:
@@ -42,8 +42,7 @@ def main() -> int:
         print("the manifest's folds do not match the file's rows", file=sys.stderr)
         return 2
     training["patient_folds"] = patient_folds(data, folds)
-    with atomic_file(path) as tmp:
-        tmp.write_text(json.dumps(manifest, indent=1, allow_nan=False))
+    write_manifest(args.models, manifest)
     print(f"wrote {len(training['patient_folds'])} patient folds into {path}")
     return 0
 

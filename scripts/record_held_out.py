@@ -22,7 +22,8 @@ import sys
 from pathlib import Path
 
 from lvquant.datasets.collect import read_split
-from lvquant.outputs import atomic_file
+from lvquant.outputs import write_text_atomic
+from lvquant.weights_io import read_manifest, write_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,20 +64,16 @@ def main() -> int:
         held["sunnybrook_mid_mask_edge_corrected"] = _summary(corrected["by_source"]["sunnybrook"]["mid"])
     if args.localiser is not None:
         held["localiser_acdc"] = json.loads(args.localiser.read_text())["summary"]
-    path = args.models / "manifest.json"
-    manifest = json.loads(path.read_text())
+    manifest = read_manifest(args.models)
     manifest["held_out"] = held
-    with atomic_file(path) as tmp:
-        tmp.write_text(json.dumps(manifest, indent=1, allow_nan=False))
-    print(f"wrote held_out into {path}")
+    print(f"wrote held_out into {write_manifest(args.models, manifest)}")
     loc_path = args.models / "localiser.json"
     if args.localiser is not None and loc_path.is_file():
         loc = json.loads(loc_path.read_text())
         loc["held_out"] = {"split": held["split"], "acdc": held["localiser_acdc"],
                            "protocol": "scripts/measure_localiser_acdc.py --part test: the whole stack at ED and "
                                        "ES; centre error on the labelled mid slice, RV direction against the RV label"}
-        with atomic_file(loc_path) as tmp:
-            tmp.write_text(json.dumps(loc, indent=1, allow_nan=False))
+        write_text_atomic(loc_path, json.dumps(loc, indent=1, allow_nan=False) + "\n")
         print(f"wrote held_out into {loc_path}")
     return 0
 
