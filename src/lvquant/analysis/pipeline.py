@@ -11,7 +11,8 @@ from its manifest: nothing here repeats those numbers.
 
 Stages, in the order the code runs them (timed, see ``Analysis.timings_ms``):
 
-1. **localise** (:mod:`lvquant.analysis.localise`): the LV centre, its size
+1. **localise** (:mod:`lvquant.analysis.localise_learned` by default, or the hand-made
+   :mod:`lvquant.analysis.localise`): the LV centre, its size
    and the RV direction in every slice of the stack, one consensus for the
    stack, and the mid-ventricular slice (the middle of the slices where the LV
    is found) unless the slice is given.
