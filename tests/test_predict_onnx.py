@@ -186,3 +186,23 @@ def test_analysis_and_evaluate_do_not_import_torch(code):
              "assert 'torch' not in sys.modules, 'torch was imported'\n"
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("damage,message", [
+    (lambda m: m["targets"].update(mean=[0.0, 1.0, 2.0]), "targets.mean must be 11 numbers"),
+    (lambda m: m["targets"].update(std=["a"] * 11), "targets.std must be 11 numbers"),
+    (lambda m: m["models"][0].pop("file"), "file name and a fold"),
+    (lambda m: m["models"][1].update(fold="1"), "file name and a fold"),
+    (lambda m: m["network_config"].update(hidden=10**12), "0 to 4096"),
+    (lambda m: m.update(models=[]), "lists no models"),
+    (lambda m: m.update(input_spec="80"), "must be objects"),
+])
+def test_a_damaged_manifest_is_refused_with_its_path(tmp_path, damage, message):
+    folder = tmp_path / "models"
+    shutil.copytree(DEFAULT_MODEL_DIR, folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    damage(manifest)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelError, match=message) as err:
+        Ensemble.load(folder)
+    assert "manifest.json" in str(err.value)

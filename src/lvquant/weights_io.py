@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -100,6 +101,37 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     for key in ("network", "network_config", "targets", "models", "input_spec", "inference"):
         if key not in manifest:
             raise ModelError(f"{path} lacks the {key!r} entry")
-    if not manifest["models"]:
-        raise ModelError(f"{path} lists no models")
+    _check_manifest_types(manifest, path)
     return manifest
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_manifest_types(manifest: dict[str, Any], path: Path) -> None:
+    """The entries the code reads have the types and sizes it expects (a hand-edited or damaged
+    manifest is refused here, with its path, instead of failing deep inside)."""
+    models = manifest["models"]
+    if not isinstance(models, list) or not models:
+        raise ModelError(f"{path} lists no models")
+    for m in models:
+        if not (isinstance(m, dict) and isinstance(m.get("file"), str) and m["file"]
+                and isinstance(m.get("fold"), int) and not isinstance(m.get("fold"), bool)):
+            raise ModelError(f"{path}: every model needs a file name and a fold number")
+    targets = manifest["targets"]
+    for key in ("mean", "std"):
+        values = targets.get(key) if isinstance(targets, dict) else None
+        if not (isinstance(values, list) and len(values) == 11 and all(_is_number(v) for v in values)):
+            raise ModelError(f"{path}: targets.{key} must be 11 numbers")
+    if not isinstance(manifest["network"], str):
+        raise ModelError(f"{path}: the network must be named by a string")
+    config = manifest["network_config"]
+    if not isinstance(config, dict):
+        raise ModelError(f"{path}: network_config must be an object")
+    sizes = [v for key in ("channels", "levels") for v in (config.get(key) or [])] + \
+        [config.get("head_channels"), config.get("hidden")]
+    if not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 4096 for v in sizes):
+        raise ModelError(f"{path}: network_config sizes must be whole numbers from 0 to 4096")
+    if not isinstance(manifest["input_spec"], dict) or not isinstance(manifest["inference"], dict):
+        raise ModelError(f"{path}: input_spec and inference must be objects")
