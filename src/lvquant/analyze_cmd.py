@@ -45,14 +45,14 @@ def _is_lvquan(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in (".mat", ".npz")
 
 
-def _load_models(models: str | None, localiser: str = "learned"):
-    """The ensemble, the localiser and how long loading them took (ms)."""
+def _load_models(models: str | None, localiser: str | None = "learned"):
+    """The ensemble, the localiser (None when not needed: LVQuan crops) and how long loading took (ms)."""
     from .analysis.localise_learned import load_localiser
     from .analysis.predict import Ensemble
 
     t0 = time.perf_counter()
     ensemble = Ensemble.load(models)
-    finder = load_localiser(localiser)
+    finder = load_localiser(localiser) if localiser is not None else None
     return ensemble, finder, (time.perf_counter() - t0) * 1000
 
 
@@ -75,12 +75,12 @@ def analyze_path(path: str, *, out: str | None, slice_index: int | None, series_
     # The models load in the background while the input is read: ONNX Runtime builds its
     # session without holding the interpreter lock, so the two overlap on a second core.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lvquant-models") as pool:
-        loading = pool.submit(_load_models, models, localiser)
+        loading = pool.submit(_load_models, models, None if _is_lvquan(p) else localiser)
         from .analysis.pipeline import analyze_cine, analyze_crops
         from .report import result_dict, write_report
 
         if _is_lvquan(p):
-            ensemble, finder, models_ms = loading.result()
+            ensemble, _, models_ms = loading.result()
         else:
             t_read = time.perf_counter()
             from .io import read_cine

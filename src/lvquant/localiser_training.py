@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import torch
 
-from .analysis.localise_learned import FORMAT, RADIUS_REF_MM, GridSpec, localiser_input, pick_frames
+from .analysis.localise_learned import FORMAT, RADIUS_REF_MM, GridSpec, image_centre_mm, localiser_input, pick_frames
 from .errors import InputError
 from .nets.localiser_net import LocaliserGraph, LocaliserNet
 from .outputs import atomic_file
@@ -153,7 +153,7 @@ def _augment(sample: LocaliserSample, grid: GridSpec, rng: np.random.Generator, 
         pair, has_lv = _heart_removed(pair, sample, rng), False
     elif augment and rng.random() < cfg.negatives / 4:
         pair, has_lv = _texture(pair.shape, rng), False
-    centre = np.array([(h - 1) / 2.0 * sp[0], (w - 1) / 2.0 * sp[1]])
+    centre = image_centre_mm((h, w), sp)
     rot, zoom, flip = 0.0, 1.0, False
     if augment:
         rot = float(rng.uniform(0.0, 360.0))
@@ -345,15 +345,8 @@ def train_localiser(samples: Sequence[LocaliserSample], out_dir: str | Path, *, 
 
 def export_localiser(net: LocaliserNet, grid: GridSpec, path: str | Path) -> None:
     """Write the evaluation-mode network (heat as probabilities) as ONNX, dynamic batch."""
-    import warnings
+    from .nets.export import export_module
 
-    from .nets.export import OPSET
-
-    graph = LocaliserGraph(net).eval()
     example = torch.zeros((2, 2, grid.grid_pixels, grid.grid_pixels), dtype=torch.float32)
-    names = ["heat", "offset", "rv", "radius"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(graph, (example,), str(path), input_names=["slices"], output_names=names,
-                          dynamic_axes={"slices": {0: "batch"}, **{n: {0: "batch"} for n in names}},
-                          opset_version=OPSET, dynamo=False, do_constant_folding=True)
+    export_module(LocaliserGraph(net).eval(), example, path, {"slices": 0},
+                  {"heat": 0, "offset": 0, "rv": 0, "radius": 0})

@@ -512,7 +512,8 @@ def patient_folds(data: TrainingData, folds: np.ndarray) -> dict[str, int]:
     return out
 
 
-def _kept_folds(init: str | Path | None, data: TrainingData) -> dict[str, int] | None:
+def _kept_folds(init: str | Path | None, manifest: dict[str, Any] | None, data: TrainingData
+                ) -> dict[str, int] | None:
     """The folds a fine-tuning run must keep: the ``patient_folds`` of the ``--init`` folder.
 
     Fold k fine-tunes the folder's model k, which trained on every patient outside its fold k;
@@ -520,9 +521,9 @@ def _kept_folds(init: str | Path | None, data: TrainingData) -> dict[str, int] |
     labels). A folder trained on some of these patients without recording their folds is
     refused: its models may have seen the validation patients.
     """
-    if init is None or data.groups is None:
+    if manifest is None or data.groups is None:
         return None
-    training = read_manifest(init).get("training", {})
+    training = manifest.get("training", {})
     kept = training.get("patient_folds")
     if isinstance(kept, dict):
         return {str(k): int(v) for k, v in kept.items()}
@@ -534,15 +535,14 @@ def _kept_folds(init: str | Path | None, data: TrainingData) -> dict[str, int] |
     return None
 
 
-def _init_ensemble(folder: str | Path, cfg: TrainConfig, data: TrainingData, folds: np.ndarray
-                   ) -> tuple[list[dict[str, torch.Tensor]], np.ndarray, np.ndarray, dict[str, Any]]:
+def _init_ensemble(folder: str | Path, manifest: dict[str, Any], cfg: TrainConfig, data: TrainingData,
+                   folds: np.ndarray) -> tuple[list[dict[str, torch.Tensor]], np.ndarray, np.ndarray, dict[str, Any]]:
     """Fold weights, target mean and std (11,), and provenance of a model folder to fine-tune from.
 
     Fold k starts from the folder's model k. When that folder was trained on
     the same data, its folds must be these folds: otherwise model k would have
     seen fold k's validation subjects and the validation would be contaminated.
     """
-    manifest = read_manifest(folder)
     if manifest["network"] != cfg.network:
         raise InputError(f"--init {folder} holds {manifest['network']} networks, not {cfg.network}")
     init_spec = InputSpec.from_dict(manifest["input_spec"])
@@ -590,12 +590,13 @@ def train_ensemble(data: TrainingData, out_dir: str | Path, *, n_folds: int = 5,
         raise InputError("cross-validation needs at least 2 folds")
     if data.n_subjects < n_folds:
         raise InputError(f"{data.n_subjects} subjects cannot fill {n_folds} folds")
-    folds = make_folds(data, n_folds, split, cfg.seed, keep=_kept_folds(init, data))
+    init_manifest = read_manifest(init) if init is not None else None
+    folds = make_folds(data, n_folds, split, cfg.seed, keep=_kept_folds(init, init_manifest, data))
     init_states, initialised_from = None, None
     if init is None:
         mean, std = _standardise(data)
     else:
-        init_states, mean, std, initialised_from = _init_ensemble(init, cfg, data, folds)
+        init_states, mean, std, initialised_from = _init_ensemble(init, init_manifest, cfg, data, folds)
     out = check_writable_dir(out_dir)
     plan = {"data_sha256": data.sha256, "n_subjects": data.n_subjects, "split": split, "n_folds": n_folds,
             "grouped_by_patient": data.groups is not None,

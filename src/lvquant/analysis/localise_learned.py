@@ -47,7 +47,6 @@ from scipy import ndimage as ndi
 
 from ..errors import InputError, LocalisationError, ModelError
 from ..spacing import check_pixel_spacing
-from ..weights_io import sha256_bytes
 from .localise import ClassicLocaliser, LVLocation, mid_ventricular_slice, stack_consensus_mm
 
 __all__ = [
@@ -99,6 +98,24 @@ class GridSpec:
     def to_dict(self) -> dict[str, Any]:
         return {"grid_pixels": self.grid_pixels, "pixel_mm": float(self.pixel_mm), "stride": self.stride}
 
+    def to_image_mm(self, grid_px: tuple[float, float], shape: tuple[int, int],
+                    spacing: tuple[float, float]) -> np.ndarray:
+        """(row, col) mm in the image of a grid pixel position, the grid centred on the image centre."""
+        return image_centre_mm(shape, spacing) + (np.asarray(grid_px, float) - (self.grid_pixels - 1) / 2.0) \
+            * self.pixel_mm
+
+    def cell_of(self, image_mm: np.ndarray, shape: tuple[int, int], spacing: tuple[float, float]) -> tuple[int, int]:
+        """The output cell (row, col) holding an image position (mm), clipped to the grid."""
+        grid_px = (np.asarray(image_mm, float) - image_centre_mm(shape, spacing)) / self.pixel_mm \
+            + (self.grid_pixels - 1) / 2.0
+        i, j = np.clip(np.floor(grid_px / self.stride), 0, self.cells - 1).astype(int)
+        return int(i), int(j)
+
+
+def image_centre_mm(shape: tuple[int, int], spacing: tuple[float, float]) -> np.ndarray:
+    """(row, col) mm of an image's centre, from the first pixel's centre."""
+    return np.array([(shape[0] - 1) / 2.0 * spacing[0], (shape[1] - 1) / 2.0 * spacing[1]])
+
 
 def pick_frames(frames: np.ndarray) -> tuple[int, int]:
     """The two frames the localiser reads: the first, and the one that differs most from it.
@@ -114,6 +131,30 @@ def pick_frames(frames: np.ndarray) -> tuple[int, int]:
         return 0, 0
     diff = np.abs(f[1:] - f[0]).reshape(f.shape[0] - 1, -1).mean(axis=1)
     return 0, int(np.argmax(diff)) + 1
+
+
+def _grid_coordinates(spacing_mm: tuple[float, float], centre_mm: tuple[float, float], grid: GridSpec, *,
+                      rotation_deg: float, zoom: float, flip: bool) -> np.ndarray:
+    """(2, G, G) image pixel coordinates (row, col) of the grid pixels (see :func:`sample_grid`)."""
+    step = grid.pixel_mm * zoom
+    g = grid.grid_pixels
+    off = (np.arange(g, dtype=np.float64) - (g - 1) / 2.0) * step
+    u, v = np.meshgrid(off, off, indexing="ij")
+    if flip:
+        v = -v
+    a = np.deg2rad(rotation_deg)
+    ru = np.cos(a) * u - np.sin(a) * v
+    rv = np.sin(a) * u + np.cos(a) * v
+    return np.stack([(centre_mm[0] + ru) / float(spacing_mm[0]), (centre_mm[1] + rv) / float(spacing_mm[1])])
+
+
+def _sample(image: np.ndarray, spacing_mm: tuple[float, float], coords: np.ndarray, step_mm: float) -> np.ndarray:
+    """Bilinear samples of ``image`` at ``coords`` after an anti-alias blur for ``step_mm``; 0 outside."""
+    img = np.asarray(image, dtype=np.float32)
+    sigma = [max(0.0, 0.42 * (step_mm / float(s) - 1.0)) for s in spacing_mm]
+    if max(sigma) > 0.05:
+        img = ndi.gaussian_filter(img, sigma, mode="nearest")
+    return ndi.map_coordinates(img, coords, order=1, mode="constant", cval=0.0, prefilter=False).astype(np.float32)
 
 
 def sample_grid(image: np.ndarray, spacing_mm: tuple[float, float], centre_mm: tuple[float, float],
@@ -132,24 +173,8 @@ def sample_grid(image: np.ndarray, spacing_mm: tuple[float, float], centre_mm: t
     Returns:
         (G, G) float32.
     """
-    img = np.asarray(image, dtype=np.float32)
-    sr, sc = float(spacing_mm[0]), float(spacing_mm[1])
-    step = grid.pixel_mm * zoom
-    sigma = [max(0.0, 0.42 * (step / s - 1.0)) for s in (sr, sc)]
-    if max(sigma) > 0.05:
-        img = ndi.gaussian_filter(img, sigma, mode="nearest")
-    g = grid.grid_pixels
-    off = (np.arange(g, dtype=np.float64) - (g - 1) / 2.0) * step
-    u, v = np.meshgrid(off, off, indexing="ij")
-    if flip:
-        v = -v
-    a = np.deg2rad(rotation_deg)
-    ru = np.cos(a) * u - np.sin(a) * v
-    rv = np.sin(a) * u + np.cos(a) * v
-    rows = (centre_mm[0] + ru) / sr
-    cols = (centre_mm[1] + rv) / sc
-    out = ndi.map_coordinates(img, [rows, cols], order=1, mode="constant", cval=0.0, prefilter=False)
-    return out.astype(np.float32)
+    coords = _grid_coordinates(spacing_mm, centre_mm, grid, rotation_deg=rotation_deg, zoom=zoom, flip=flip)
+    return _sample(image, spacing_mm, coords, grid.pixel_mm * zoom)
 
 
 def localiser_input(pair: np.ndarray, spacing_mm: tuple[float, float], grid: GridSpec, *,
@@ -173,18 +198,19 @@ def localiser_input(pair: np.ndarray, spacing_mm: tuple[float, float], grid: Gri
         LocalisationError: constant frames.
     """
     p = np.asarray(pair, dtype=np.float32)
-    h, w = p.shape[1:]
     if centre_mm is None:
-        centre_mm = ((h - 1) / 2.0 * spacing_mm[0], (w - 1) / 2.0 * spacing_mm[1])
-    kw = dict(rotation_deg=rotation_deg, zoom=zoom, flip=flip)
-    a = sample_grid(p[0], spacing_mm, centre_mm, grid, **kw)
-    b = sample_grid(p[1], spacing_mm, centre_mm, grid, **kw)
+        centre_mm = tuple(image_centre_mm(p.shape[1:], spacing_mm))
+    coords = _grid_coordinates(spacing_mm, centre_mm, grid, rotation_deg=rotation_deg, zoom=zoom, flip=flip)
+    step = grid.pixel_mm * zoom
+    a = _sample(p[0], spacing_mm, coords, step)
+    b = _sample(p[1], spacing_mm, coords, step)
     both = 0.5 * (p[0] + p[1])
     lo, hi = (float(v) for v in np.percentile(both, (1.0, 99.0)))
     ref = hi - lo
     if not np.isfinite(ref) or ref <= 0:
         raise LocalisationError("the frames are constant (no contrast to find the heart in)")
-    inside = sample_grid(np.ones(p.shape[1:], np.float32), spacing_mm, centre_mm, grid, **kw) > 0.5
+    inside = ndi.map_coordinates(np.ones(p.shape[1:], np.float32), coords, order=1, mode="constant", cval=0.0,
+                                 prefilter=False) > 0.5
     mean = np.where(inside, 0.5 * (a + b) - lo, 0.0)
     return np.stack([mean / ref, np.abs(a - b) / ref]).astype(np.float32)
 
@@ -218,7 +244,7 @@ class LearnedLocaliser:
         Raises:
             ModelError: missing or unreadable files, checksum mismatch, bad manifest.
         """
-        import onnxruntime as ort
+        from .predict import checked_session
 
         path = Path(manifest_path) if manifest_path is not None else DEFAULT_LOCALISER
         try:
@@ -230,26 +256,13 @@ class LearnedLocaliser:
         try:
             grid = GridSpec(**manifest["grid"])
             threshold = float(manifest["threshold"])
-            onnx_file = path.parent / str(manifest["file"])
+            onnx_file = path.parent / Path(str(manifest["file"])).name
             digest = str(manifest["sha256"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{path}: bad localiser manifest ({exc})") from None
         if not 0.0 < threshold < 1.0:
             raise ModelError(f"{path}: the threshold must lie between 0 and 1")
-        try:
-            data = onnx_file.read_bytes()
-        except OSError as exc:
-            raise ModelError(f"cannot read the localiser graph {onnx_file}: {exc.strerror or exc}") from None
-        if sha256_bytes(data) != digest:
-            raise ModelError(f"{onnx_file}: checksum does not match the manifest")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, int(threads))
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        try:
-            session = ort.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own exception types
-            raise ModelError(f"{onnx_file}: not a loadable ONNX graph ({exc.__class__.__name__})") from None
+        session = checked_session(onnx_file, digest, max(1, int(threads)))
         return cls(session, grid, threshold, manifest)
 
     def run(self, inputs: np.ndarray) -> dict[str, np.ndarray]:
@@ -273,18 +286,16 @@ class LearnedLocaliser:
         score = float(heat[i, j])
         if score < self.threshold:
             return None
-        g, st = self.grid, self.grid.stride
+        st = self.grid.stride
         gi = _cell_centre(i, st) + float(out["offset"][b, 0, i, j]) * st
         gj = _cell_centre(j, st) + float(out["offset"][b, 1, i, j]) * st
-        h, w = shape
-        row_mm = (h - 1) / 2.0 * spacing[0] + (gi - (g.grid_pixels - 1) / 2.0) * g.pixel_mm
-        col_mm = (w - 1) / 2.0 * spacing[1] + (gj - (g.grid_pixels - 1) / 2.0) * g.pixel_mm
+        row_mm, col_mm = self.grid.to_image_mm((gi, gj), shape, spacing)
         c, s = float(out["rv"][b, 0, i, j]), float(out["rv"][b, 1, i, j])
         angle = float(np.degrees(np.arctan2(s, c)) % 360.0)
         r_mm = RADIUS_REF_MM * float(np.exp(np.clip(out["radius"][b, i, j], -3.0, 3.0)))
         mean_px = float(np.sqrt(spacing[0] * spacing[1]))
         return LVLocation(
-            centre_px=(row_mm / spacing[0], col_mm / spacing[1]),
+            centre_px=(float(row_mm) / spacing[0], float(col_mm) / spacing[1]),
             cavity_radius_px=0.6 * r_mm / mean_px,
             epi_radius_px=r_mm / mean_px,
             rv_angle_deg=angle,
@@ -330,11 +341,7 @@ class LearnedLocaliser:
             raise LocalisationError("the left ventricle could not be found in any slice of the stack")
         mm = {s: np.array(locs[s].centre_px) * spacing for s in found}
         consensus = stack_consensus_mm(locs, spacing, STACK_RADIUS_MM)
-        h, wd = shape
-        g = self.grid
-        cell = tuple(int(np.clip(np.floor(((consensus[k] - (n - 1) / 2.0 * spacing[k]) / g.pixel_mm
-                                           + (g.grid_pixels - 1) / 2.0) / g.stride), 0, g.cells - 1))
-                     for k, n in enumerate((h, wd)))
+        cell = self.grid.cell_of(consensus, shape, spacing)
         for s in range(arr.shape[0]):
             if locs[s] is not None and np.linalg.norm(mm[s] - consensus) > STACK_RADIUS_MM:
                 locs[s] = self._decode(out, s, shape, spacing, near_cell=cell)

@@ -183,19 +183,32 @@ def _check_members(members: Sequence[int], n: int, where: str) -> None:
 
 def _session(folder: Path, manifest: dict[str, Any], threads: int) -> Any:
     """An ONNX Runtime session of the folder's graph, its checksum checked first."""
-    import onnxruntime as ort
-
     entry = manifest["inference"]
     if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
         raise ModelError(f"{folder}/manifest.json: 'inference' must name the graph file")
-    path = folder / Path(entry["file"]).name
+    return checked_session(folder / Path(entry["file"]).name, entry.get("sha256"), threads)
+
+
+def checked_session(path: Path, sha256: str | None, threads: int) -> Any:
+    """An ONNX Runtime session of the graph file ``path`` whose SHA-256 must be ``sha256``.
+
+    The one place lvquant builds a session (the ensemble and the learned localiser): one
+    thread pool of ``threads`` for each operator, sequential execution and deterministic
+    kernels, so outputs do not depend on the thread count.
+
+    Raises:
+        ModelError: a missing or unreadable file, a checksum mismatch, a graph ONNX Runtime
+            cannot load.
+    """
+    import onnxruntime as ort
+
     if not path.is_file():
         raise ModelError(f"model file {path} is missing")
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ModelError(f"cannot read model file {path}: {exc.strerror or exc}") from None
-    if entry.get("sha256") != sha256_bytes(data):
+    if sha256 != sha256_bytes(data):
         raise ModelError(f"model file {path} does not match its manifest (checksum differs): re-train or re-install")
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
@@ -208,7 +221,8 @@ def _session(folder: Path, manifest: dict[str, Any], threads: int) -> Any:
         return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own (pybind) exception types
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ModelError(f"model file {path} is not a usable ONNX graph ({first[:200]})") from None
+        raise ModelError(f"model file {path} is not a usable ONNX graph (not a loadable ONNX file: "
+                         f"{first[:200]})") from None
 
 
 def _check_graph(session: Any, spec: InputSpec, n_models: int, folder: Path) -> None:

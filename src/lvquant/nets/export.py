@@ -65,16 +65,23 @@ def build_graph(states: Sequence[Mapping[str, torch.Tensor]], config: DLAConfig,
 
 
 def export_onnx(graph: EnsembleGraph, input_size: int, path: str | Path) -> None:
-    """Write ``graph`` as an ONNX file (dynamic batch size) to ``path``.
-
-    Uses PyTorch's TorchScript-based exporter, which needs no further package
-    for this plain convolutional graph.
-    """
+    """Write ``graph`` as an ONNX file (dynamic batch size) to ``path``."""
     example = torch.zeros((2, input_size, input_size), dtype=torch.float32)
+    export_module(graph, example, path, {INPUT_NAME: 0}, {OUTPUT_NAME: 1})
+
+
+def export_module(module: nn.Module, example: torch.Tensor, path: str | Path, inputs: dict[str, int],
+                  outputs: dict[str, int]) -> None:
+    """Write an evaluation-mode module as ONNX (opset :data:`OPSET`) to ``path``.
+
+    ``inputs`` / ``outputs`` name the graph's tensors, each with the position of its batch
+    axis (exported as dynamic). Uses PyTorch's TorchScript-based exporter, which needs no
+    further package for these plain convolutional graphs.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter announces its successor on every call
         torch.onnx.export(
-            graph, (example,), str(path), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {1: "batch"}},
+            module, (example,), str(path), input_names=list(inputs), output_names=list(outputs),
+            dynamic_axes={name: {axis: "batch"} for name, axis in {**inputs, **outputs}.items()},
             opset_version=OPSET, dynamo=False, do_constant_folding=True,
         )
