@@ -307,6 +307,50 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ------------------------------------------------------------------------- cohort
+def _cmd_cohort(args: argparse.Namespace) -> int:
+    from .cohort import StudyOptions, merge_cohorts, parse_shard, run_cohort
+
+    if args.merge:
+        if args.input is not None or args.shard is not None:
+            raise InputError("--merge takes shard output folders, not an INPUT or --shard")
+        n_done, n_failed = merge_cohorts(args.merge, args.out)
+        print(f"merged {len(args.merge)} folder(s): {n_done} studies in {Path(args.out) / 'cohort.csv'}, "
+              f"{n_failed} in failed.csv")
+        return EXIT_OK
+    if args.input is None:
+        raise InputError("give a cohort INPUT (a folder of studies or a CSV) or --merge DIR...")
+    options = StudyOptions(models=args.models, localiser=args.localiser, phase_method=args.phase_method,
+                           overwrite=args.overwrite)
+    state: dict = {"bar": None}
+
+    def plan(todo: int, skipped: int) -> None:
+        state["bar"] = _progress_bar(todo, "studies", args.quiet)
+        if state["bar"] is not None:
+            state["bar"].unit = "study"
+
+    def step(outcome: dict) -> None:
+        if state["bar"] is not None:
+            state["bar"].update(1)
+
+    try:
+        summary = run_cohort(args.input, args.out, options=options,
+                             shard=parse_shard(args.shard) if args.shard is not None else None,
+                             scheduler=args.scheduler, n_workers=args.workers, timeout_s=args.timeout,
+                             on_plan=plan, on_outcome=step)
+    finally:
+        if state["bar"] is not None:
+            state["bar"].close()
+    print(summary.line())
+    if summary.failed:
+        print(f"failures and their reasons: {Path(args.out) / 'failed.csv'}")
+    print(f"table: {Path(args.out) / 'cohort.csv'}; review: {Path(args.out) / 'qc.html'}")
+    if summary.interrupted:
+        print("lvquant: interrupted; run the same command again to finish", file=sys.stderr)
+        return 130
+    return EXIT_OK
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .analyze_cmd import run_demo
 
@@ -465,6 +509,30 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--quiet", action="store_true", help="no progress bar")
     an.set_defaults(func=_cmd_analyze)
 
+    co = sub.add_parser("cohort", help="analyse many studies on Dask: one report folder each, cohort.csv, qc.html",
+                        description="Analyse every study of INPUT (a folder with one sub-folder or NIfTI file per "
+                                    "study, or a CSV subject_id,path[,slice]) on a Dask cluster (default: a local "
+                                    "one, one process per core). Writes DIR/studies/<subject>/ (what 'analyze' "
+                                    "writes), DIR/cohort.csv, DIR/failed.csv and DIR/qc.html. Studies already "
+                                    "complete in DIR are skipped, so an interrupted run resumes. See docs/cohort.md.")
+    co.add_argument("input", nargs="?", help="folder of studies, or CSV with subject_id,path[,slice]")
+    co.add_argument("--out", required=True, metavar="DIR", help="cohort output folder")
+    co.add_argument("--overwrite", action="store_true", help="redo studies already complete in DIR")
+    co.add_argument("--shard", metavar="I/N", help="only every N-th study from the I-th (0-based), e.g. for a Slurm "
+                    "array job: --shard $SLURM_ARRAY_TASK_ID/$N")
+    co.add_argument("--merge", nargs="+", metavar="DIR", help="instead of analysing: build one cohort.csv, "
+                    "failed.csv and qc.html in --out from these shard output folders")
+    co.add_argument("--workers", type=int, metavar="N", help="local worker processes (default: one per core)")
+    co.add_argument("--scheduler", metavar="ADDR", help="run on this Dask scheduler (tcp://HOST:PORT) instead of "
+                    "a local cluster")
+    co.add_argument("--timeout", type=float, default=300.0, metavar="S",
+                    help="per-study time limit in seconds; a study over it is stopped and failed (default 300, 0: none)")
+    co.add_argument("--models", metavar="DIR", help="model folder (default: the shipped ensemble)")
+    co.add_argument("--phase-method", choices=("poly", "argmax"), default="poly", help="phase rule (default poly)")
+    co.add_argument("--localiser", choices=("learned", "classic"), default="learned", help="what finds the LV")
+    co.add_argument("--quiet", action="store_true", help="no progress bar")
+    co.set_defaults(func=_cmd_cohort)
+
     de = sub.add_parser("demo", help="analyse the bundled synthetic DICOM series and write its report",
                         description="Runs 'lvquant analyze' on a synthetic cine series shipped with lvquant "
                                     "and compares the result with the phantom's exact truth.")
@@ -486,6 +554,23 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _terminate_as_interrupt():
+    """Handle SIGTERM (what timeout, batch schedulers, systemd and docker send) like Ctrl-C.
+
+    Returns the previous handler (None when not in the main thread, where
+    handlers cannot be set).
+    """
+    import signal
+    import threading
+
+    def interrupt(signum, frame):  # noqa: ARG001 - the signal handler's signature
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -493,6 +578,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_BAD_INPUT
     func: Callable[[argparse.Namespace], int] = args.func
+    previous = _terminate_as_interrupt()
     try:
         return func(args)
     except LvquantError as exc:
@@ -510,6 +596,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"lvquant: internal error: {type(exc).__name__}: {exc} (rerun with --debug and report it)", file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        if previous is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from . import __version__
 from .errors import OutputError
 from .indices import INDEX_NAMES, SEGMENTS, Indices
 from .outputs import check_writable_dir, write_bytes_atomic
@@ -73,6 +74,7 @@ def result_dict(a: Analysis) -> dict[str, Any]:
         "crop": a.crop,
         "derived": a.derived,
         "model": a.model,
+        "software": {"name": "lvquant", "version": __version__},
         "timings_ms": {k: round(float(v), 2) for k, v in a.timings_ms.items()},
         "warnings": list(a.warnings),
         "source": a.source,
