@@ -9,7 +9,7 @@ PY      = $(VENV)/bin/python
 RUN     = $(VENV)/.installed-run
 DEV     = $(VENV)/.installed-dev
 
-.PHONY: venv demo test bench clean
+.PHONY: venv demo test bench clean browser
 
 $(RUN): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,13 @@ venv: $(DEV)
 demo: $(RUN)
 	$(VENV)/bin/lvquant demo --out lvquant-demo
 
-test: $(DEV)
+# Debian's Chromium for the qc.html browser test (tests/test_cohort.py); skipped there when it cannot be installed.
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1)) || \
+	  echo "note: Debian's chromium could not be installed; the qc.html browser test will be skipped"
+
+test: $(DEV) browser
 	$(PY) -m pytest -q
 
 bench: $(DEV)

@@ -334,7 +334,7 @@ def _cmd_cohort(args: argparse.Namespace) -> int:
             state["bar"].update(1)
 
     try:
-        summary = run_cohort(args.input, args.out, options=options,
+        summary = run_cohort(args.input, args.out, options=options, retry_failed=args.retry_failed,
                              shard=parse_shard(args.shard) if args.shard is not None else None,
                              scheduler=args.scheduler, n_workers=args.workers, timeout_s=args.timeout,
                              on_plan=plan, on_outcome=step)
@@ -517,7 +517,9 @@ def build_parser() -> argparse.ArgumentParser:
                                     "complete in DIR are skipped, so an interrupted run resumes. See docs/cohort.md.")
     co.add_argument("input", nargs="?", help="folder of studies, or CSV with subject_id,path[,slice]")
     co.add_argument("--out", required=True, metavar="DIR", help="cohort output folder")
-    co.add_argument("--overwrite", action="store_true", help="redo studies already complete in DIR")
+    co.add_argument("--overwrite", action="store_true", help="redo every study, also those complete in DIR")
+    co.add_argument("--retry-failed", action="store_true", help="try again the studies an earlier run failed "
+                    "(default: they keep their line in failed.csv)")
     co.add_argument("--shard", metavar="I/N", help="only every N-th study from the I-th (0-based), e.g. for a Slurm "
                     "array job: --shard $SLURM_ARRAY_TASK_ID/$N")
     co.add_argument("--merge", nargs="+", metavar="DIR", help="instead of analysing: build one cohort.csv, "

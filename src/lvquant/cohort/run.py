@@ -58,6 +58,7 @@ class CohortSummary:
         skipped: studies whose complete report was already there.
         failed: studies that failed in this run (their reasons are in ``failed.csv``).
         left: studies not finished because the run was interrupted.
+        failed_before: studies not tried because an earlier run failed them (see ``retry_failed``).
         seconds: wall time of the run.
         workers: worker processes used (0 when there was nothing to do).
         ignored: entries of the input folder that are not studies.
@@ -69,6 +70,7 @@ class CohortSummary:
     skipped: int = 0
     failed: int = 0
     left: int = 0
+    failed_before: int = 0
     seconds: float = 0.0
     workers: int = 0
     ignored: int = 0
@@ -80,6 +82,8 @@ class CohortSummary:
         rate = self.done / self.seconds if self.seconds > 0 else 0.0
         text = (f"{self.done} done, {self.skipped} skipped, {self.failed} failed"
                 + (f", {self.left} left (run again to finish)" if self.left else "")
+                + (f", {self.failed_before} failed before and not retried (--retry-failed)"
+                   if self.failed_before else "")
                 + f" of {self.selected} studies in {self.seconds:.1f} s ({rate:.2f} studies/s"
                 + (f" on {self.workers} workers)" if self.workers else ")"))
         if self.ignored:
@@ -258,7 +262,7 @@ def _stop_overdue(client, running: dict[Any, Study], first_seen: dict[str, tuple
 
 
 def run_cohort(source: str | os.PathLike, out: str | os.PathLike, *, options: StudyOptions | None = None,
-               shard: tuple[int, int] | None = None, scheduler: str | None = None, n_workers: int | None = None,
+               retry_failed: bool = False, shard: tuple[int, int] | None = None, scheduler: str | None = None, n_workers: int | None = None,
                timeout_s: float = DEFAULT_TIMEOUT_S,
                on_outcome: Callable[[dict[str, Any]], Any] | None = None,
                on_plan: Callable[[int, int], Any] | None = None) -> CohortSummary:
@@ -269,6 +273,8 @@ def run_cohort(source: str | os.PathLike, out: str | os.PathLike, *, options: St
             ``subject_id,path[,slice]``.
         out: the cohort output folder (created; may hold an earlier run's output).
         options: how each study is analysed (:class:`StudyOptions`).
+        retry_failed: also try the studies an earlier run failed (default:
+            they keep their failure; ``options.overwrite`` redoes everything).
         shard: ``(i, n)``: only every n-th study from the i-th.
         scheduler: address of an existing Dask scheduler; default a local
             cluster of ``n_workers`` processes (default: one per core).
@@ -297,8 +303,17 @@ def run_cohort(source: str | os.PathLike, out: str | os.PathLike, *, options: St
         raise InputError(f"shard {shard[0]}/{shard[1]} of {len(studies)} studies is empty")
     folder = prepare_output(out)
     options = StudyOptions(**{**options.__dict__, "run_tag": f"run{secrets.token_hex(4)}."})
-    todo = [s for s in selected if options.overwrite or not is_complete(folder, s.subject_id)]
-    summary = CohortSummary(selected=len(selected), skipped=len(selected) - len(todo), ignored=ignored)
+    todo, skipped, failed_before = [], 0, 0
+    for s in selected:
+        if options.overwrite:
+            todo.append(s)
+        elif is_complete(folder, s.subject_id):
+            skipped += 1
+        elif not retry_failed and failure_path(folder, s.subject_id).is_file():
+            failed_before += 1
+        else:
+            todo.append(s)
+    summary = CohortSummary(selected=len(selected), skipped=skipped, failed_before=failed_before, ignored=ignored)
     if on_plan is not None:
         on_plan(len(todo), summary.skipped)
     try:
