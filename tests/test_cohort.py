@@ -393,3 +393,52 @@ def test_robust_z_needs_enough_studies_and_spread():
     assert not robust_z([5.0] * 20).any()  # no spread at all
     z = robust_z([1.0] * 5 + [2.0] * 5 + [50.0])
     assert abs(z[-1]) > 3 and (abs(z[:-1]) < 3).all()
+
+
+def test_array_job_recipe_two_shards_at_once_into_one_folder_then_merge(cohort_input, tmp_path):
+    """docs/cohort.md's Slurm array recipe: shards run concurrently into one DIR, then one merge."""
+    out = tmp_path / "shared-out"
+    listing = tmp_path / "list.csv"
+    listing.write_text("subject_id,path\n" + "".join(f"{s},{cohort_input / s}\n" for s in GOOD[:4] + ["CORRUPT"]))
+    procs = [subprocess.Popen([sys.executable, "-m", "lvquant.cli", "cohort", str(listing), "--out", str(out),
+                               "--shard", f"{i}/2", "--workers", "1", "--quiet"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in (0, 1)]
+    results = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], results
+    assert main(["cohort", "--merge", str(out), "--out", str(out)]) == 0
+    assert sorted(r["subject_id"] for r in _lines(out / "cohort.csv")) == GOOD[:4]
+    assert [r["subject_id"] for r in _lines(out / "failed.csv")] == ["CORRUPT"]
+    assert sorted(p.name for p in (out / "studies").iterdir()) == GOOD[:4]
+
+
+FAKE_SBATCH = """#!/bin/bash
+# A stand-in for Slurm's sbatch: runs the job script as a background process; the job ID is its PID.
+cp "${@: -1}" "$FAKE_SLURM/job.$$.sh"  # like sbatch, keep the script: the caller deletes its file
+setsid bash "$FAKE_SLURM/job.$$.sh" >"$FAKE_SLURM/job.$$.log" 2>&1 < /dev/null &
+echo "Submitted batch job $!"
+"""
+FAKE_SCANCEL = """#!/bin/bash
+kill -TERM -- "-$1" 2>/dev/null || kill -TERM "$1" 2>/dev/null || true
+"""
+
+
+def test_slurm_recipe_runs_the_cohort_on_dask_jobqueue_workers(cohort_input, tmp_path):
+    """scripts/cohort_on_slurm.py end to end, with sbatch/scancel stand-ins that start the job scripts locally."""
+    pytest.importorskip("dask_jobqueue")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, text in (("sbatch", FAKE_SBATCH), ("scancel", FAKE_SCANCEL)):
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    listing = tmp_path / "list.csv"
+    listing.write_text("subject_id,path\n" + "".join(f"{s},{cohort_input / s}\n" for s in GOOD[:3]))
+    env = {**os.environ, "PATH": f"{bin_dir}:{Path(sys.executable).parent}:{os.environ['PATH']}",
+           "FAKE_SLURM": str(tmp_path)}
+    script = Path(__file__).resolve().parents[1] / "scripts" / "cohort_on_slurm.py"
+    run = subprocess.run([sys.executable, str(script), str(listing), "--out", str(tmp_path / "out"), "--jobs", "1",
+                          "--processes", "2", "--memory", "4GB"], capture_output=True, text=True, timeout=180, env=env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "3 done, 0 skipped, 0 failed of 3 studies" in run.stdout and "on 2 workers" in run.stdout
+    assert sorted(r["subject_id"] for r in _lines(tmp_path / "out" / "cohort.csv")) == GOOD[:3]
+    job_script = next(tmp_path.glob("job.*.sh")).read_text()
+    assert "#SBATCH --cpus-per-task=2" in job_script and "OMP_NUM_THREADS=1" in job_script  # ran through sbatch

@@ -320,8 +320,6 @@ def run_cohort(source: str | os.PathLike, out: str | os.PathLike, *, options: St
         if todo:
             summary.workers = n_workers or os.cpu_count() or 1
             with dask_client(scheduler, summary.workers) as client:
-                if scheduler is not None:
-                    summary.workers = len(client.nthreads())
 
                 def collect(outcome: dict[str, Any]) -> None:
                     summary.outcomes.append(outcome)
@@ -334,6 +332,8 @@ def run_cohort(source: str | os.PathLike, out: str | os.PathLike, *, options: St
     finally:
         # every study of this run is finished or cancelled: what its workers left half-written is debris
         remove_debris(folder / STUDIES_DIR, tag=options.run_tag)
+        if scheduler is not None:  # workers come and go on a shared cluster: count those that worked
+            summary.workers = len({o["pid"] for o in summary.outcomes if o["pid"]})
         summary.done = sum(o["status"] == "done" for o in summary.outcomes)
         summary.failed = sum(o["status"] != "done" for o in summary.outcomes)
         summary.left = len(todo) - len(summary.outcomes)

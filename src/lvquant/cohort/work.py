@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import LvquantError
+from ..errors import LvquantError, OutputError
 from .studies import Study
 
 #: Sub-folders of a cohort output folder.
@@ -117,8 +117,13 @@ def analyse_study(study: Study, out: str, options: StudyOptions) -> dict[str, An
         a.warnings = list(cine.source.extra.get("warnings", [])) + a.warnings
         contents = render_report(a)
         write_bytes_atomic(Path(out) / QC_DIR / f"{study.subject_id}.jpg", thumbnail_jpeg(contents["overlay.png"]))
-        write_folder_atomic(study_folder(out, study.subject_id), contents, replace=options.overwrite,
-                            tag=options.run_tag)
+        try:
+            write_folder_atomic(study_folder(out, study.subject_id), contents, replace=options.overwrite,
+                                tag=options.run_tag)
+        except OutputError:
+            if not is_complete(out, study.subject_id):
+                raise
+            reason = "completed meanwhile by another run writing to the same folder; its report is kept"
     except Exception as exc:  # a bad study must not stop the cohort: its reason goes back to the client
         status, reason = "failed", one_line(exc)
     return asdict(Outcome(study.subject_id, status, reason, time.perf_counter() - t0, os.getpid(), _LOADS["count"]))
