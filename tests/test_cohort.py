@@ -438,7 +438,7 @@ def test_slurm_recipe_runs_the_cohort_on_dask_jobqueue_workers(cohort_input, tmp
     run = subprocess.run([sys.executable, str(script), str(listing), "--out", str(tmp_path / "out"), "--jobs", "1",
                           "--processes", "2", "--memory", "4GB"], capture_output=True, text=True, timeout=180, env=env)
     assert run.returncode == 0, run.stderr[-2000:]
-    assert "3 done, 0 skipped, 0 failed of 3 studies" in run.stdout and "on 2 workers" in run.stdout
+    assert "3 done, 0 skipped, 0 failed of 3 studies" in run.stdout and "on 2 worker processes" in run.stdout
     assert sorted(r["subject_id"] for r in _lines(tmp_path / "out" / "cohort.csv")) == GOOD[:3]
     job_script = next(tmp_path.glob("job.*.sh")).read_text()
     assert "#SBATCH --cpus-per-task=2" in job_script and "OMP_NUM_THREADS=1" in job_script  # ran through sbatch

@@ -1,13 +1,14 @@
 """Running a cohort on Dask: which studies to do, submitting them, time limits, dead workers, interrupts.
 
-The client (this process) decides what is left to do, keeps at most one study
-per worker thread in flight, and turns everything that can go wrong with a
+The client (this process) decides what is left to do, keeps two studies per
+worker thread in flight (one running, one waiting), and turns everything that can go wrong with a
 study into a line of ``failed.csv`` instead of an error:
 
 * a study lvquant refuses (corrupt, not a cine, no LV found): the worker
   returns the one-line reason (:func:`~lvquant.cohort.work.analyse_study`);
-* a study still running after ``timeout_s``: the client cancels it and has
-  the worker's nanny restart that worker process (a hung thread cannot be
+* a study still running ``timeout_s`` after its worker started it (workers
+  announce each start as a Dask event): the client cancels it and has the
+  worker's nanny restart that worker process (a hung thread cannot be
   stopped any other way);
 * a worker process that dies (killed, out of memory): Dask gives its study to
   another worker; a study that kills its worker ``ALLOWED_FAILURES`` times
@@ -36,7 +37,7 @@ from typing import Any, Callable
 from ..errors import InputError, OutputError
 from ..outputs import check_writable_dir, remove_debris, write_text_atomic
 from .studies import Study, find_studies, select_shard
-from .work import FAILED_DIR, QC_DIR, STUDIES_DIR, StudyOptions, analyse_study, is_complete
+from .work import FAILED_DIR, QC_DIR, START_TOPIC, STUDIES_DIR, StudyOptions, analyse_study, is_complete
 
 #: How many times a study may kill its worker before it is failed.
 ALLOWED_FAILURES = 2
@@ -44,6 +45,8 @@ ALLOWED_FAILURES = 2
 DEFAULT_TIMEOUT_S = 300.0
 #: Temporary folders of other runs older than this are debris of a killed run and removed (s).
 STALE_DEBRIS_S = 3600.0
+#: Studies submitted per worker thread: one running and one waiting.
+PER_THREAD = 2
 #: How often the client looks at the cluster while studies run (s).
 POLL_S = 0.25
 
@@ -85,7 +88,7 @@ class CohortSummary:
                 + (f", {self.failed_before} failed before and not retried (--retry-failed)"
                    if self.failed_before else "")
                 + f" of {self.selected} studies in {self.seconds:.1f} s ({rate:.2f} studies/s"
-                + (f" on {self.workers} workers)" if self.workers else ")"))
+                + (f" on {self.workers} worker processes)" if self.workers else ")"))
         if self.ignored:
             text += f"; {self.ignored} input entries are not studies and were ignored"
         return text
@@ -193,17 +196,24 @@ def run_studies(client, studies: list[Study], out: Path, options: StudyOptions, 
                 on_outcome: Callable[[dict[str, Any]], Any] | None = None) -> list[dict[str, Any]]:
     """Analyse ``studies`` on ``client``'s cluster; returns one outcome dict per finished study.
 
-    At most one study per worker thread is in flight, so a study the
-    scheduler assigns to a worker is running there: its time limit counts
-    from then. On KeyboardInterrupt the running studies are cancelled and the
-    interrupt is raised again (outcomes so far are in ``on_outcome``).
+    At most :data:`PER_THREAD` studies per worker thread are submitted at a
+    time (one running, the next waiting, so a worker never idles while the
+    client hears of its result). Each worker announces when it starts a
+    study (a Dask event, :data:`~lvquant.cohort.work.START_TOPIC`); the
+    time limit counts from then. On KeyboardInterrupt the submitted studies
+    are cancelled and the interrupt is raised again (outcomes so far went to
+    ``on_outcome``).
     """
     from distributed import wait
 
     pending = deque(studies)
     running: dict[Any, Study] = {}
-    first_seen: dict[str, tuple[str, float]] = {}  # task key -> (worker, time it was seen running there)
+    started: dict[str, tuple[str, float]] = {}  # task key -> (worker, client time it started there)
     outcomes: list[dict[str, Any]] = []
+
+    def on_start(event) -> None:
+        _, msg = event
+        started[msg["key"]] = (msg["worker"], time.monotonic())
 
     def finish(outcome: dict[str, Any]) -> None:
         _record(out, outcome)
@@ -211,9 +221,10 @@ def run_studies(client, studies: list[Study], out: Path, options: StudyOptions, 
         if on_outcome is not None:
             on_outcome(outcome)
 
+    client.subscribe_topic(START_TOPIC, on_start)
     try:
         while pending or running:
-            capacity = _threads(client)
+            capacity = PER_THREAD * _threads(client)
             while pending and len(running) < capacity:
                 s = pending.popleft()
                 fut = client.submit(analyse_study, s, str(out), options, pure=False,
@@ -224,37 +235,29 @@ def run_studies(client, studies: list[Study], out: Path, options: StudyOptions, 
             except TimeoutError:
                 done = set()
             for fut in done:
+                started.pop(fut.key, None)
                 finish(_result_of(fut, running.pop(fut)))
             if timeout_s and running:
-                _stop_overdue(client, running, first_seen, timeout_s, finish)
+                _stop_overdue(client, running, started, timeout_s, finish)
     except BaseException:
         for fut in running:
             fut.cancel()
         raise
+    finally:
+        with contextlib.suppress(Exception):
+            client.unsubscribe_topic(START_TOPIC)
     return outcomes
 
 
-def _stop_overdue(client, running: dict[Any, Study], first_seen: dict[str, tuple[str, float]], timeout_s: float,
+def _stop_overdue(client, running: dict[Any, Study], started: dict[str, tuple[str, float]], timeout_s: float,
                   finish: Callable[[dict[str, Any]], None]) -> None:
     """Fail the studies running longer than ``timeout_s`` and restart their workers."""
-    try:
-        processing = client.processing()
-    except Exception:
-        return
     now = time.monotonic()
-    by_key = {fut.key: fut for fut in running}
-    overdue: list[tuple[Any, str]] = []
-    for worker, keys in processing.items():
-        for key in keys:
-            if key not in by_key:
-                continue
-            seen = first_seen.get(key)
-            if seen is None or seen[0] != worker:  # new, or given to another worker after a death
-                first_seen[key] = (worker, now)
-            elif now - seen[1] > timeout_s:
-                overdue.append((by_key[key], worker))
+    overdue = [(fut, started[fut.key][0]) for fut in running
+               if fut.key in started and now - started[fut.key][1] > timeout_s]
     for fut, worker in overdue:
         study = running.pop(fut)
+        started.pop(fut.key, None)
         fut.cancel()
         with contextlib.suppress(Exception):
             client.restart_workers([worker], raise_for_error=False)

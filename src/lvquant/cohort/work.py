@@ -23,6 +23,8 @@ from .studies import Study
 
 #: Sub-folders of a cohort output folder.
 STUDIES_DIR, FAILED_DIR, QC_DIR = "studies", "failed", "qc"
+#: Dask event topic a worker logs when it starts a study (the client's time limits count from it).
+START_TOPIC = "lvquant-study-start"
 #: Width of a contact-sheet thumbnail (pixels; the overlay is 700 x 380).
 THUMB_WIDTH = 280
 
@@ -94,6 +96,17 @@ def is_complete(out: str | os.PathLike, subject_id: str) -> bool:
     return (study_folder(out, subject_id) / "result.json").is_file()
 
 
+def announce_start() -> None:
+    """Tell the client this worker starts the current task now (a no-op outside a Dask worker)."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):
+        return
+    worker.log_event(START_TOPIC, {"key": worker.get_current_task(), "worker": worker.address})
+
+
 def analyse_study(study: Study, out: str, options: StudyOptions) -> dict[str, Any]:
     """Analyse one study and write its report folder into ``out/studies/``; never raises for a bad study.
 
@@ -109,6 +122,7 @@ def analyse_study(study: Study, out: str, options: StudyOptions) -> dict[str, An
 
     t0 = time.perf_counter()
     status, reason = "done", ""
+    announce_start()
     try:
         ensemble, finder = worker_models(options.models, options.localiser)
         cine = read_cine(study.path)
