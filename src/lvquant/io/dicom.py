@@ -763,6 +763,40 @@ def _compression(ds: Any) -> str | None:
         return None
 
 
+def _native_pixels(ds: Any) -> np.ndarray | None:
+    """The stored values of uncompressed little-endian 8/16-bit greyscale pixel data, read directly.
+
+    The common case, about twice as fast as pydicom's general decoder, and
+    the same values: only taken where no bit needs masking or sign
+    extension (BitsStored = BitsAllocated, or unsigned values that all fit in
+    BitsStored). None for everything else (compressed, big-endian, float,
+    signed with unused bits, short data), which pydicom then decodes or
+    refuses with its own reason.
+    """
+    from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+    try:
+        if ds.file_meta.TransferSyntaxUID not in (ExplicitVRLittleEndian, ImplicitVRLittleEndian):
+            return None
+        if "PixelData" not in ds or int(ds.get("SamplesPerPixel", 1) or 1) != 1:
+            return None
+        bits, stored, signed = int(ds.BitsAllocated), int(ds.BitsStored), int(ds.PixelRepresentation)
+        if bits not in (8, 16) or not 1 <= stored <= bits or (signed and stored != bits):
+            return None
+        rows, cols, frames = int(ds.Rows), int(ds.Columns), int(ds.get("NumberOfFrames", 1) or 1)
+        dtype = np.dtype(("<i" if signed else "<u") + str(bits // 8))
+        n = rows * cols * frames
+        data = ds.PixelData
+        if rows < 1 or cols < 1 or frames < 1 or len(data) < n * dtype.itemsize:
+            return None
+        arr = np.frombuffer(data, dtype=dtype, count=n)
+        if stored < bits and int(arr.max()) >= 1 << stored:
+            return None
+        return arr.reshape((frames, rows, cols) if frames > 1 else (rows, cols))
+    except Exception:
+        return None
+
+
 def _decode_file(path: Path) -> np.ndarray:
     """The stored pixel values of one file: (rows, cols) or (frames, rows, cols).
 
@@ -777,7 +811,8 @@ def _decode_file(path: Path) -> np.ndarray:
     try:
         ds = pydicom.dcmread(path, specific_tags=_PIXEL_TAGS, force=True)
         _ensure_transfer_syntax(ds)
-        return np.asarray(ds.pixel_array)
+        native = _native_pixels(ds)
+        return native if native is not None else np.asarray(ds.pixel_array)
     except Exception as exc:
         compression = _compression(ds)
         if compression and "missing dependencies" in str(exc):
