@@ -19,10 +19,11 @@ date...) is read, so none can reach a :class:`Cine`, an exception or a log.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -51,7 +52,8 @@ _SCAN_TAGS = [
     "InstanceNumber", "TriggerTime", "SliceLocation", "SliceThickness",
     "ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing",
     "Rows", "Columns", "SamplesPerPixel", "PhotometricInterpretation",
-    "BitsAllocated", "NumberOfFrames", "RescaleSlope", "RescaleIntercept",
+    "BitsAllocated", "BitsStored", "PixelRepresentation",
+    "NumberOfFrames", "RescaleSlope", "RescaleIntercept",
     "SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence",
     "PixelData", "FloatPixelData", "DoubleFloatPixelData",
 ]
@@ -91,6 +93,9 @@ class _Image:
     slope: float
     intercept: float
     slice_thickness: float | None
+    #: the dataset the scan read (pixel data deferred, not loaded): decoding reuses it instead of
+    #: parsing the file a second time
+    header: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -415,6 +420,7 @@ def _images_of(ds: Any, path: Path) -> list[_Image]:
         photometric=_text(_get(ds, "PhotometricInterpretation")),
         slice_location=_float(_get(ds, "SliceLocation")),
         instance_number=_int(_get(ds, "InstanceNumber")),
+        header=ds,
     )
     images = []
     for k in range(n_frames):
@@ -827,12 +833,33 @@ def _decode_file(path: Path) -> np.ndarray:
         ) from None
 
 
+def _decode_image(im: _Image) -> np.ndarray:
+    """The stored pixel values of ``im``'s file, from the scan's dataset when it can be read directly.
+
+    The scan's dataset deferred the pixel data: reading it is one seek and one
+    read; everything else goes through :func:`_decode_file`.
+    """
+    ds = im.header
+    if ds is not None:
+        try:
+            _ensure_transfer_syntax(ds)
+            native = _native_pixels(ds)
+        except Exception:
+            native = None
+        finally:
+            with contextlib.suppress(Exception):  # the header is kept; its pixel data is not
+                del ds[0x7FE00010]
+        if native is not None:
+            return native
+    return _decode_file(im.path)
+
+
 def _pixels(im: _Image, cache: dict[Path, np.ndarray]) -> np.ndarray:
     """One image's rescaled pixels, float32 (rows, cols)."""
     if im.path not in cache:
         if len(cache) > 8:  # only multi-frame files are revisited; keep memory bounded
             cache.clear()
-        cache[im.path] = _decode_file(im.path)
+        cache[im.path] = _decode_image(im)
     arr = cache[im.path]
     if im.frame is not None:
         if arr.ndim != 3 or im.frame >= arr.shape[0]:
