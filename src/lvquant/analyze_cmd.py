@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ import numpy as np
 
 from .errors import InputError
 from .indices import SEGMENTS
+from .outputs import staged_folder
 
 #: The bundled demo series: a zip of a synthetic DICOM cine (phantom subject 0 of seed 4242,
 #: 3 slices x 20 frames) and its truth.json; see scripts/make_demo_series.py.
@@ -39,6 +41,28 @@ def summary_text(result: dict[str, Any]) -> str:
     ]
     lines += [f"warning: {w}" for w in result["warnings"]]
     return "\n".join(lines) + "\n"
+
+
+def _holds_only_subjects(folder: Path) -> bool:
+    """Whether ``folder`` holds nothing but ``subject_NNNN`` report folders (a previous LVQuan analysis)."""
+    from .report import holds_only_a_report
+
+    return all(p.is_dir() and p.name.startswith("subject_") and holds_only_a_report(p) for p in folder.iterdir())
+
+
+def check_lvquan_folder(folder: str) -> Path:
+    """Make sure the per-subject reports can go to ``folder`` without creating anything.
+
+    Raises:
+        OutputError: it cannot be written, or holds other things than a previous analysis's subject folders.
+    """
+    from .errors import OutputError
+    from .outputs import check_can_create
+
+    path = check_can_create(folder)
+    if path.is_dir() and not _holds_only_subjects(path):
+        raise OutputError(f"{path} holds other files than lvquant subject reports; give a new or empty folder")
+    return path
 
 
 def _is_lvquan(path: Path) -> bool:
@@ -67,11 +91,11 @@ def analyze_path(path: str, *, out: str | None, slice_index: int | None, series_
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from .outputs import check_writable_dir
+    from .report import check_report_folder
 
     p = Path(path)
-    if out is not None:
-        check_writable_dir(out)  # fail before any work
+    if out is not None:  # fail before any work, and create nothing yet
+        check_lvquan_folder(out) if _is_lvquan(p) else check_report_folder(out)
     # The models load in the background while the input is read: ONNX Runtime builds its
     # session without holding the interpreter lock, so the two overlap on a second core.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lvquant-models") as pool:
@@ -98,15 +122,19 @@ def analyze_path(path: str, *, out: str | None, slice_index: int | None, series_
         ds = read_lvquan(p)
         read_ms = (time.perf_counter() - t_read) * 1000
         results = []
-        for s in range(ds.images.shape[0]):
-            a = analyze_crops(ds.images[s], float(ds.pixel_size_mm[s]), ensemble=ensemble, phase_method=phase_method,
-                              source={"format": "lvquan", "subject": s, "n_subjects": int(ds.images.shape[0])})
-            a.timings_ms = {"read": read_ms / ds.images.shape[0], **a.timings_ms}
-            if out is not None:
-                write_report(a, Path(out) / f"subject_{s:04d}", figures=figures)
-            results.append(result_dict(a))
-            if progress:
-                progress(1)
+        with contextlib.ExitStack() as stack:
+            # every subject's folder goes into one staged folder: all subjects appear at once, or none
+            staged = None if out is None else stack.enter_context(staged_folder(out, replace=_holds_only_subjects))
+            for s in range(ds.images.shape[0]):
+                a = analyze_crops(ds.images[s], float(ds.pixel_size_mm[s]), ensemble=ensemble,
+                                  phase_method=phase_method,
+                                  source={"format": "lvquan", "subject": s, "n_subjects": int(ds.images.shape[0])})
+                a.timings_ms = {"read": read_ms / ds.images.shape[0], **a.timings_ms}
+                if staged is not None:
+                    write_report(a, staged / f"subject_{s:04d}", figures=figures)
+                results.append(result_dict(a))
+                if progress:
+                    progress(1)
         if as_json:
             return json.dumps(results if len(results) > 1 else results[0], indent=1, allow_nan=False) + "\n"
         text = "".join(f"subject {s}: ED {r['ed_frame']}, ES {r['es_frame']}, FAC "
@@ -139,11 +167,11 @@ def run_demo(out: str, *, figures: bool = True) -> str:
     import zipfile
 
     from .errors import ModelError
-    from .outputs import check_writable_dir
+    from .report import check_report_folder
 
     if not DEMO_ZIP.is_file():
         raise ModelError(f"the bundled demo series is missing from the installation ({DEMO_ZIP})")
-    check_writable_dir(out)
+    check_report_folder(out)
     with tempfile.TemporaryDirectory(prefix="lvquant-demo-") as tmp:
         with zipfile.ZipFile(DEMO_ZIP) as z:
             z.extractall(tmp)

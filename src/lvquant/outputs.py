@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from .errors import OutputError
 
@@ -92,50 +92,78 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     return write_bytes_atomic(path, text.encode("utf-8"))
 
 
-def write_folder_atomic(folder: str | os.PathLike, contents: dict[str, bytes], *, replace: bool = False,
-                        tag: str = "") -> Path:
-    """Write a whole folder of files so that it appears complete or not at all.
+def check_can_create(folder: str | os.PathLike) -> Path:
+    """Make sure ``folder`` could be written, without creating anything (a refused run leaves nothing).
 
-    The files are written into a hidden temporary folder beside ``folder``
-    (``.NAME.TAG*.part``) which is then renamed onto ``folder`` in one step. An
-    error or an interrupt removes the temporary folder and leaves ``folder``
-    as it was. With ``replace`` an existing ``folder`` is first renamed aside
-    and deleted once the new one is in place; without it an existing
-    non-empty ``folder`` is an error — also when another process puts one
-    there while this call writes (the final rename refuses a non-empty
-    target), so two writers never leave a mix of their files.
+    The folder may exist (then it must be a writable folder) or not (then its
+    nearest existing parent must be a writable folder).
+
+    Raises:
+        OutputError: it exists and is not a folder, or cannot be written.
+    """
+    path = Path(folder)
+    if path.exists():
+        if not path.is_dir():
+            raise OutputError(f"output path {path} exists and is not a folder")
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise OutputError(f"output folder {path} is not writable")
+        return path
+    parent = path.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(f"cannot create {path}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot create {path}: {parent} is not writable")
+    return path
+
+
+@contextlib.contextmanager
+def staged_folder(folder: str | os.PathLike, *, replace: bool | Callable[[Path], bool] = False,
+                  tag: str = "") -> Iterator[Path]:
+    """A hidden temporary folder beside ``folder`` that becomes ``folder`` in one rename when the block succeeds.
+
+    Write everything into the yielded folder. On success it is renamed onto
+    ``folder``; an error, Ctrl-C or SIGTERM (handled as Ctrl-C by the CLI)
+    removes it and leaves ``folder`` as it was. An existing empty ``folder``
+    is simply replaced; an existing non-empty one only when ``replace`` is
+    True (or a function of the folder that returns True): it is renamed aside
+    and deleted once the new one is in place. Another process that puts a
+    folder there meanwhile makes the final rename fail instead of mixing
+    files: one complete output wins, the other run gets an OutputError.
 
     Args:
         folder: the folder to create.
-        contents: file name (no path separators) -> bytes.
-        replace: replace an existing folder.
+        replace: whether an existing non-empty folder may be replaced.
         tag: a string in the temporary folder's name (lets a caller find the
-            debris of its own interrupted work, see :func:`remove_debris`).
-
-    Returns:
-        ``folder`` as a Path.
+            debris of its own killed work, see :func:`remove_debris`).
 
     Raises:
-        OutputError: the folder exists (without ``replace``), or it cannot be written.
+        OutputError: the folder exists and may not be replaced, or cannot be written.
     """
     folder = Path(folder)
-    parent = folder.parent
-    for name in contents:
-        if not name or "/" in name or os.sep in name or name in (".", ".."):
-            raise ValueError(f"not a plain file name: {name!r}")
-    if folder.exists() and not replace and (not folder.is_dir() or any(folder.iterdir())):
-        raise OutputError(f"{folder} already exists")
+    parent = folder.parent if str(folder.parent) else Path(".")
+
+    def occupied() -> bool:
+        return folder.exists() and (not folder.is_dir() or any(folder.iterdir()))
+
+    def may_replace() -> bool:
+        return folder.is_dir() and (replace(folder) if callable(replace) else bool(replace))
+
+    if occupied() and not may_replace():
+        raise OutputError(f"{folder} already exists" + ("" if folder.is_dir() else " and is not a folder"))
     try:
+        parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.{tag}", suffix=".part", dir=parent))
     except OSError as exc:
         raise OutputError(f"cannot write in {parent}: {exc.strerror or exc}") from None
     old: Path | None = None
     try:
-        for name, data in contents.items():
-            (tmp / name).write_bytes(data)
-            os.chmod(tmp / name, 0o666 & ~_umask())
+        yield tmp
         os.chmod(tmp, 0o777 & ~_umask())
-        if replace and folder.exists():
+        if occupied():
+            if not may_replace():
+                raise OutputError(f"{folder} already exists (written by another run meanwhile)")
             old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.{tag}", suffix=".old", dir=parent))
             os.replace(folder, old / "previous")
         try:
@@ -150,13 +178,41 @@ def write_folder_atomic(folder: str | os.PathLike, contents: dict[str, bytes], *
         if old is not None and not (old / "previous").exists():
             shutil.rmtree(old, ignore_errors=True)
         if isinstance(exc, OSError):
-            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
-                raise OutputError(f"{folder} already exists (written by another run meanwhile)") from None
+            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOENT):
+                raise OutputError(f"{folder} was written by another run meanwhile; this run's output is dropped") from None
             raise OutputError(f"cannot write {folder}: {exc.strerror or exc}") from None
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
-    return folder
+
+
+def write_folder_atomic(folder: str | os.PathLike, contents: dict[str, bytes], *,
+                        replace: bool | Callable[[Path], bool] = False, tag: str = "") -> Path:
+    """Write a folder of files so that it appears complete or not at all (see :func:`staged_folder`).
+
+    Args:
+        folder: the folder to create.
+        contents: file name (no path separators) -> bytes.
+        replace: replace an existing folder (or a function saying whether it may be).
+        tag: a string in the temporary folder's name.
+
+    Returns:
+        ``folder`` as a Path.
+
+    Raises:
+        OutputError: the folder exists (without ``replace``), or it cannot be written.
+    """
+    for name in contents:
+        if not name or "/" in name or os.sep in name or name in (".", ".."):
+            raise ValueError(f"not a plain file name: {name!r}")
+    with staged_folder(folder, replace=replace, tag=tag) as tmp:
+        try:
+            for name, data in contents.items():
+                (tmp / name).write_bytes(data)
+                os.chmod(tmp / name, 0o666 & ~_umask())
+        except OSError as exc:
+            raise OutputError(f"cannot write {folder}: {exc.strerror or exc}") from None
+    return Path(folder)
 
 
 def remove_debris(folder: str | os.PathLike, tag: str = "", *, older_than_s: float | None = None) -> int:

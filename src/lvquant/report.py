@@ -20,7 +20,7 @@ import numpy as np
 from . import __version__
 from .errors import OutputError
 from .indices import INDEX_NAMES, SEGMENTS, Indices
-from .outputs import check_writable_dir, write_bytes_atomic
+from .outputs import check_can_create, write_folder_atomic
 from .analysis.pipeline import Analysis
 from .raster import Canvas, LineChart, hex_color
 from .tables import INDEX_COLUMNS, index_rows, to_csv, to_json
@@ -249,8 +249,19 @@ def render_report(a: Analysis) -> dict[str, bytes]:
     }
 
 
+def holds_only_a_report(folder: Path) -> bool:
+    """Whether ``folder`` holds nothing but report files (a previous report, which may be replaced)."""
+    return {p.name for p in folder.iterdir()} <= set(REPORT_FILES)
+
+
 def write_report(a: Analysis, out_dir: str | os.PathLike, *, figures: bool = True) -> list[Path]:
-    """Write the report files into ``out_dir`` (created if needed); all or nothing.
+    """Write the report files into the folder ``out_dir``, all or nothing.
+
+    The folder is written under a temporary name beside ``out_dir`` and renamed
+    into place in one step (:func:`~lvquant.outputs.write_folder_atomic`): an
+    error or an interrupt leaves ``out_dir`` as it was. An existing ``out_dir``
+    is replaced only when it is empty or holds nothing but a previous report;
+    two runs writing to one folder end with one run's complete report.
 
     Args:
         a: the analysis.
@@ -262,23 +273,26 @@ def write_report(a: Analysis, out_dir: str | os.PathLike, *, figures: bool = Tru
         The paths written.
 
     Raises:
-        OutputError: the folder cannot be created or written; nothing is left
-            behind by this call.
+        OutputError: the folder holds other files, or cannot be written.
     """
     contents = render_report(a) if figures else {
         "result.json": to_json(result_dict(a)).encode("utf-8"),
         "result.csv": to_csv(result_rows(a)).encode("utf-8"),
     }
-    folder = check_writable_dir(out_dir)
-    written: list[Path] = []
-    try:
-        for name, data in contents.items():
-            written.append(write_bytes_atomic(folder / name, data))
-    except (OutputError, KeyboardInterrupt):
-        for p in written:
-            try:
-                p.unlink()
-            except OSError:
-                pass
-        raise
-    return written
+    folder = Path(out_dir)
+    check_report_folder(folder)
+    write_folder_atomic(folder, contents, replace=holds_only_a_report)
+    return [folder / name for name in contents]
+
+
+def check_report_folder(folder: str | os.PathLike) -> Path:
+    """Make sure a report can be written to ``folder`` without creating anything.
+
+    Raises:
+        OutputError: it cannot be created or written, or it holds files other than a report.
+    """
+    folder = check_can_create(folder)
+    if folder.is_dir() and not holds_only_a_report(folder):
+        raise OutputError(f"{folder} holds other files than an lvquant report; give a new or empty folder "
+                          "(a previous report there is replaced)")
+    return folder

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import InputError, OutputError
 from ..indices import Indices
-from ..outputs import check_writable_dir
+from ..outputs import check_can_create, check_writable_dir, staged_folder
 from .config import PhantomConfig
 from .series import DicomSeries, render_series
 from .subject import PhantomSubject, generate_subject
@@ -58,13 +58,16 @@ def _pool_map(fn: Callable, items: list, workers: int, progress: Progress) -> It
     import multiprocessing as mp
 
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-    with ProcessPoolExecutor(max_workers=min(workers, len(items)), mp_context=ctx) as pool:
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(items)), mp_context=ctx)
+    try:
         futures = [pool.submit(fn, *it) for it in items]
         for f in futures:
             out = f.result()
             if progress:
                 progress(1)
             yield out
+    finally:  # on an error or an interrupt: what has not started never starts
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def generate_subjects(n_subjects: int, seed: int = 0, config: PhantomConfig | None = None, *,
@@ -319,20 +322,23 @@ def write_phantoms(out: str | os.PathLike, n_subjects: int = 1, seed: int = 0, f
     if fmt == "dicom":
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise OutputError(f"{out} already exists and is not an empty folder; choose another output folder")
-        check_writable_dir(out)
-        items = [(str(out / f"subject_{i:04d}"), i, int(seed), config) for i in range(n)]
-        for _ in _pool_map(_dicom_job, items, w, progress):
-            pass
+        check_can_create(out)
+        with staged_folder(out) as staged:  # every subject appears at once, or none
+            items = [(str(staged / f"subject_{i:04d}"), i, int(seed), config) for i in range(n)]
+            for _ in _pool_map(_dicom_job, items, w, progress):
+                pass
         return out
 
     if out.exists():
         raise OutputError(f"{out} already exists; choose another output file or delete it")
     if out.suffix.lower() != f".{fmt}":
         raise OutputError(f"the output file for --format {fmt} must end in .{fmt}; got {out.name}")
-    check_writable_dir(out.parent if str(out.parent) else Path("."))
+    parent = out.parent if str(out.parent) else Path(".")
+    check_can_create(parent)  # nothing is created before the work is done
     from ..io.lvquan_mat import write_lvquan_mat, write_lvquan_npz
 
     dataset = generate_lvquan_dataset(n, int(seed), config, workers=w, progress=progress)
+    check_writable_dir(parent)
     if fmt == "mat":
         return write_lvquan_mat(dataset, out)
     return write_lvquan_npz(dataset, out)
