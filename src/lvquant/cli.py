@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -170,9 +171,9 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
         crops = collect_crops(patients, spec, acdc_dir=args.acdc, sunnybrook_dir=args.sunnybrook, slices=args.slices,
                               sunnybrook_spacing_mm=args.sunnybrook_spacing,
                               ensemble=ensemble if args.size_without_epicardium == "models" else None,
-                              progress=bar.update if bar else None)
+                              progress=bar.update if bar is not None else None)
     finally:
-        if bar:
+        if bar is not None:
             bar.close()
     if phantom is not None:
         from .datasets import CropSet
@@ -208,13 +209,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         if args.cv:
             sha = sha256_file(args.data) if Path(args.data).is_file() else ""
             result = evaluate_cross_validated(dataset, args.models, sha, phase_method=args.phase_method,
-                                              progress=bar.update if bar else None)
+                                              progress=bar.update if bar is not None else None)
         else:
             ens = Ensemble.load(args.models, members=members)
-            result = evaluate_dataset(dataset, ens, phase_method=args.phase_method, progress=bar.update if bar else None)
+            result = evaluate_dataset(dataset, ens, phase_method=args.phase_method, progress=bar.update if bar is not None else None)
             result["models"] = ens.identity
     finally:
-        if bar:
+        if bar is not None:
             bar.close()
     if args.json:
         sys.stdout.write(to_json(result))
@@ -253,9 +254,9 @@ def _evaluate_crops(args: argparse.Namespace, members: list[int] | None) -> int:
     folds = trained_folds(ens, sha256_file(args.data), len(crops)) if args.cv else None
     bar = _progress_bar(len(crops), "evaluating", args.json or args.quiet)
     try:
-        pred = predict_crops(crops, ens, folds=folds, progress=bar.update if bar else None)
+        pred = predict_crops(crops, ens, folds=folds, progress=bar.update if bar is not None else None)
     finally:
-        if bar:
+        if bar is not None:
             bar.close()
     result = crop_metrics(crops, pred, phase_method=args.phase_method)
     result["models"] = ens.identity
@@ -298,10 +299,10 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             args.input, out=args.out, slice_index=args.slice, series_uid=args.series,
             spacing_mm=_parse_spacing(args.spacing), rv_angle_deg=args.rv_angle, models=args.models,
             phase_method=args.phase_method, figures=not args.no_figures, as_json=args.json,
-            localiser=args.localiser, progress=bar.update if bar else None,
+            localiser=args.localiser, progress=bar.update if bar is not None else None,
         )
     finally:
-        if bar:
+        if bar is not None:
             bar.close()
     sys.stdout.write(text)
     return EXIT_OK
@@ -366,10 +367,10 @@ def _cmd_phantom(args: argparse.Namespace) -> int:
     try:
         written = write_phantoms(
             args.out, n_subjects=args.subjects, seed=args.seed, fmt=args.format, workers=args.workers,
-            n_frames=args.frames, progress=bar.update if bar else None,
+            n_frames=args.frames, progress=bar.update if bar is not None else None,
         )
     finally:
-        if bar:
+        if bar is not None:
             bar.close()
     if not args.quiet:
         print(f"wrote {args.subjects} phantom subject(s) to {written}")
@@ -582,7 +583,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     previous = _terminate_as_interrupt()
     try:
-        return func(args)
+        with warnings.catch_warnings():
+            if not args.debug:  # one line on stderr: NumPy's RuntimeWarnings on odd input are not it
+                warnings.simplefilter("ignore", RuntimeWarning)
+            return func(args)
     except LvquantError as exc:
         if args.debug:
             raise
@@ -594,6 +598,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:  # a bug: one line, not a traceback (unless --debug)
+        if _caused_by_interrupt(exc):  # e.g. Ctrl-C inside an import, which NumPy turns into an ImportError
+            print("lvquant: interrupted", file=sys.stderr)
+            return 130
         if args.debug:
             raise
         print(f"lvquant: internal error: {type(exc).__name__}: {exc} (rerun with --debug and report it)", file=sys.stderr)
@@ -602,7 +609,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         if previous is not None:
             import signal
 
-            signal.signal(signal.SIGTERM, previous)
+            if argv is None:  # the program: its outputs are complete; finishing the exit is not interruptible
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+            else:  # called from Python (tests, scripts): give the caller its handler back
+                signal.signal(signal.SIGTERM, previous)
+
+
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether an exception was raised while handling a KeyboardInterrupt (the interrupt is the real cause)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -386,6 +386,39 @@ def _attribute(ds: Any, frame: int, multi: bool, sequence: str, attribute: str) 
     return fg if fg is not None else top
 
 
+#: Largest image side accepted (pixels): cine MRI is at most 512-1024; a header claiming more is corrupt.
+MAX_IMAGE_SIDE = 4096
+#: Most frames one multi-frame file may claim.
+MAX_FRAMES_PER_FILE = 10_000
+
+
+def _default(value: float | None, default: float) -> float:
+    """``value``, or ``default`` when the header has none (0 stays 0: a blanking slope is refused later)."""
+    return default if value is None else value
+
+
+def _check_claimed_size(ds: Any, rows: int, cols: int, n_frames: int) -> None:
+    """Refuse a header whose frame count does not fit the pixel data actually present (before any per-frame work).
+
+    Raises:
+        ValueError: with the skip reason.
+    """
+    if n_frames > MAX_FRAMES_PER_FILE:
+        raise ValueError(f"NumberOfFrames {n_frames} (more than {MAX_FRAMES_PER_FILE})")
+    try:
+        elem = ds.get_item("PixelData")
+        length = int(elem.length) if elem is not None and elem.length is not None else None
+        bits = _int(_get(ds, "BitsAllocated")) or 16
+    except Exception:
+        return
+    if length is None or length == 0xFFFFFFFF:  # encapsulated (compressed): each frame is a fragment
+        return
+    needed = rows * cols * n_frames * max(bits, 1) // 8
+    if needed > length + 1:
+        raise ValueError(f"header claims {n_frames} frame(s) of {rows} x {cols} pixels, more than the "
+                         f"{length} bytes of pixel data present (truncated or corrupt file)")
+
+
 def _images_of(ds: Any, path: Path) -> list[_Image]:
     """The 2-D images held by one dataset (one, or one per frame of a multi-frame file).
 
@@ -404,9 +437,12 @@ def _images_of(ds: Any, path: Path) -> list[_Image]:
     samples = _int(_get(ds, "SamplesPerPixel")) or 1
     if samples != 1:
         raise ValueError(f"not a greyscale image (SamplesPerPixel={samples})")
+    if rows > MAX_IMAGE_SIDE or cols > MAX_IMAGE_SIDE:
+        raise ValueError(f"image of {rows} x {cols} pixels (more than {MAX_IMAGE_SIDE} a side)")
     n_frames = _int(_get(ds, "NumberOfFrames")) or 1
     if n_frames < 1:
         raise ValueError("invalid NumberOfFrames in header")
+    _check_claimed_size(ds, rows, cols, n_frames)
     multi = n_frames > 1
     common = dict(
         path=path,
@@ -436,7 +472,7 @@ def _images_of(ds: Any, path: Path) -> list[_Image]:
             orientation=_orientation(attr("PlaneOrientationSequence", "ImageOrientationPatient")),
             position=_floats(attr("PlanePositionSequence", "ImagePositionPatient"), 3),  # type: ignore[arg-type]
             trigger_time=_float(trigger),
-            slope=_float(attr("PixelValueTransformationSequence", "RescaleSlope")) or 1.0,
+            slope=_default(_float(attr("PixelValueTransformationSequence", "RescaleSlope")), 1.0),
             intercept=_float(attr("PixelValueTransformationSequence", "RescaleIntercept")) or 0.0,
             slice_thickness=_float(attr("PixelMeasuresSequence", "SliceThickness")),
             **common,
@@ -720,6 +756,13 @@ def _arrange(images: list[_Image]) -> _Layout:
         times = np.broadcast_to(np.arange(len(slices[0]), dtype=np.float64), (len(slices), len(slices[0]))).copy()
     if any(im.photometric == "MONOCHROME1" for g in slices for im in g):
         warns.append("MONOCHROME1 images (low values displayed bright) were read as stored, not inverted")
+    bad_slope = next((im for g in slices for im in g if not im.slope > 0), None)
+    if bad_slope is not None:
+        n_bad = sum(1 for g in slices for im in g if not im.slope > 0)
+        raise DicomError(
+            f"RescaleSlope is {bad_slope.slope:g} in {n_bad} image(s) of the series (e.g. {bad_slope.path.name}): "
+            "a zero or negative slope blanks or inverts the intensities, which no cine MRI has; fix the header"
+        )
     return _Layout(slices, positions, times, how == "TriggerTime", source, how, warns)
 
 
