@@ -41,6 +41,12 @@ class SourceInfo:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+#: Most voxels (slices x frames x rows x columns) a reader builds into one cine: 2^28, 1 GiB of
+#: float32 (a 14-slice x 30-frame stack of 512 x 512 is 110 M). A header claiming more is refused
+#: before anything is allocated.
+MAX_CINE_VOXELS = 2**28
+
+
 @dataclass(frozen=True)
 class Cine:
     """A short-axis cine: S slices x T frames of H x W pixels.

@@ -29,7 +29,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from ..cine import Cine, SourceInfo
+from ..cine import MAX_CINE_VOXELS, Cine, SourceInfo
 from ..errors import DicomError
 from ..spacing import check_pixel_spacing
 from .quiet import quiet_library
@@ -948,6 +948,9 @@ def _load(layout: _Layout) -> np.ndarray:
     """All pixels of the layout as float32 (S, T, H, W)."""
     first = layout.images[0][0]
     s, t = len(layout.images), len(layout.images[0])
+    if s * t * first.rows * first.cols > MAX_CINE_VOXELS:
+        raise DicomError(f"the series is {s} slices x {t} frames of {first.rows} x {first.cols} pixels, more than "
+                         f"the {MAX_CINE_VOXELS:,} voxels lvquant reads into memory; choose a series with --series")
     frames = np.empty((s, t, first.rows, first.cols), dtype=np.float32)
     cache: dict[Path, np.ndarray] = {}
     with quiet_library("pydicom"):

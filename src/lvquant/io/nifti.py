@@ -25,13 +25,14 @@ read as Z slices of one frame.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from ..cine import Cine, SourceInfo
+from ..cine import MAX_CINE_VOXELS, Cine, SourceInfo
 from ..errors import NiftiError
 from ..spacing import check_pixel_spacing
 from .quiet import quiet_library
@@ -84,6 +85,10 @@ def _data(img: Any, path: Path) -> np.ndarray:
     """The voxel data with scl_slope/scl_inter applied, float32, as stored ([i, j, ...])."""
     if np.iscomplexobj(np.empty(0, dtype=img.get_data_dtype())) or img.get_data_dtype().names:
         raise NiftiError(f"{path} holds {img.get_data_dtype()} voxels; only real greyscale NIfTI images can be read")
+    n_voxels = math.prod(int(v) for v in img.shape)
+    if n_voxels > MAX_CINE_VOXELS:
+        raise NiftiError(f"{path} claims {'x'.join(str(int(v)) for v in img.shape)} voxels, more than the "
+                         f"{MAX_CINE_VOXELS:,} lvquant reads into memory; the header is corrupt or the image too large")
     try:
         with quiet_library("nibabel"):
             data = np.asarray(img.get_fdata(dtype=np.float32), dtype=np.float32)
