@@ -397,26 +397,30 @@ def _default(value: float | None, default: float) -> float:
     return default if value is None else value
 
 
-def _check_claimed_size(ds: Any, rows: int, cols: int, n_frames: int) -> None:
-    """Refuse a header whose frame count does not fit the pixel data actually present (before any per-frame work).
+def _frames_present(ds: Any, rows: int, cols: int, n_frames: int) -> int:
+    """The header's frame count, capped to what the pixel data present can hold (before any per-frame work).
+
+    A header claiming more frames than its bytes hold (2^31 - 1 in a 130 kB
+    file) gets records only for the frames that fit, at least one: decoding
+    such a file then fails with its name if its series is the one read, and
+    costs nothing otherwise.
 
     Raises:
-        ValueError: with the skip reason.
+        ValueError: with the skip reason, for more than :data:`MAX_FRAMES_PER_FILE` frames that cannot be checked
+            against the data (compressed).
     """
-    if n_frames > MAX_FRAMES_PER_FILE:
-        raise ValueError(f"NumberOfFrames {n_frames} (more than {MAX_FRAMES_PER_FILE})")
     try:
         elem = ds.get_item("PixelData")
         length = int(elem.length) if elem is not None and elem.length is not None else None
         bits = _int(_get(ds, "BitsAllocated")) or 16
     except Exception:
-        return
+        length, bits = None, 16
     if length is None or length == 0xFFFFFFFF:  # encapsulated (compressed): each frame is a fragment
-        return
-    needed = rows * cols * n_frames * max(bits, 1) // 8
-    if needed > length + 1:
-        raise ValueError(f"header claims {n_frames} frame(s) of {rows} x {cols} pixels, more than the "
-                         f"{length} bytes of pixel data present (truncated or corrupt file)")
+        if n_frames > MAX_FRAMES_PER_FILE:
+            raise ValueError(f"NumberOfFrames {n_frames} (more than {MAX_FRAMES_PER_FILE})")
+        return n_frames
+    frame_bytes = max(1, rows * cols * max(bits, 1) // 8)
+    return max(1, min(n_frames, (length + 1) // frame_bytes, MAX_FRAMES_PER_FILE))
 
 
 def _images_of(ds: Any, path: Path) -> list[_Image]:
@@ -442,8 +446,9 @@ def _images_of(ds: Any, path: Path) -> list[_Image]:
     n_frames = _int(_get(ds, "NumberOfFrames")) or 1
     if n_frames < 1:
         raise ValueError("invalid NumberOfFrames in header")
-    _check_claimed_size(ds, rows, cols, n_frames)
-    multi = n_frames > 1
+    claimed = n_frames
+    n_frames = _frames_present(ds, rows, cols, n_frames)
+    multi = claimed > 1
     common = dict(
         path=path,
         series_uid=_text(_get(ds, "SeriesInstanceUID")) or "",
