@@ -420,3 +420,18 @@ def test_two_runs_to_one_folder_end_with_one_complete_report(good, tmp_path):
         frames = result["frames"]
         assert float(csv_first[4]) == pytest.approx(frames[0]["cavity_area_mm2"], abs=1e-3)  # same run's files
         assert result["slice"]["index"] in (0, 1)
+
+
+def test_disk_full_while_saving_weights_is_one_line_and_leaves_no_model_file(tmp_path, capsys, monkeypatch):
+    data = write_phantoms(tmp_path / "six.npz", 6, 41, "npz", workers=1)
+    import safetensors.torch
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(safetensors.torch, "save_file", full)
+    code = main(["train", "--data", str(data), "--out", str(tmp_path / "m"), "--quick", "--quiet", "--folds", "2"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.splitlines()) == 1 and "No space left" in err, err
+    assert not list((tmp_path / "m").glob("fold_*.safetensors")) if (tmp_path / "m").exists() else True
+    assert not [p for p in tmp_path.rglob("*.part")]

@@ -590,7 +590,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LvquantError as exc:
         if args.debug:
             raise
-        print(f"lvquant: error: {exc}", file=sys.stderr)
+        print(f"lvquant: error: {' '.join(str(exc).split())}", file=sys.stderr)  # one line, always
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("lvquant: interrupted", file=sys.stderr)
@@ -603,7 +603,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 130
         if args.debug:
             raise
-        print(f"lvquant: internal error: {type(exc).__name__}: {exc} (rerun with --debug and report it)", file=sys.stderr)
+        print(f"lvquant: internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:500]} "
+              "(rerun with --debug and report it)", file=sys.stderr)
         return EXIT_INTERNAL
     finally:
         if previous is not None:
