@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from ..cine import Cine
-from ..errors import InputError
+from ..errors import InputError, LocalisationError
 from ..indices import SEGMENTS, Indices
 from .convert import convert_frames, normalize_intensity
 from .extract import Cycle, check_cycle_length, resample_cycle, to_source_frames
@@ -155,9 +155,25 @@ def _uncertainty_warnings(mean: Indices, spread: Indices) -> list[str]:
             f"the networks disagree on the cavity area (median spread {100 * np.median(rel):.0f} % of the value): "
             "the image may not be a mid-ventricular short-axis slice, or may look unlike the training data"
         )
-    if np.any(mean.cavity_area_mm2 <= 0) or np.any(mean.myocardium_area_mm2 <= 0):
-        out.append("some predicted areas are not positive: these frames are not measurable")
     return out
+
+
+def check_measurable(mean: Indices) -> None:
+    """Refuse a prediction that is no measurement: a non-finite value, or an area, dimension or
+    wall thickness that is not positive, in any frame (a wrong number must never be reported).
+
+    Raises:
+        LocalisationError: with the frames concerned.
+    """
+    values = mean.to_array().reshape(-1, 11)
+    bad = ~np.all(np.isfinite(values) & (values > 0), axis=1)
+    if np.any(bad):
+        frames = ", ".join(str(int(t)) for t in np.flatnonzero(bad)[:6]) + ("..." if bad.sum() > 6 else "")
+        raise LocalisationError(
+            f"the networks' prediction is not a measurement in {int(bad.sum())} frame(s) ({frames}): a non-positive "
+            "or non-finite area, dimension or wall thickness; the crop does not show a left ventricle as they know "
+            "it (check the slice with --slice and the RV direction with --rv-angle)"
+        )
 
 
 def _phase_and_map(pred_mean: Indices, pred_spread: Indices, cycle: Cycle, phase_method: str
@@ -303,6 +319,7 @@ def analyze_cine(cine: Cine, *, slice_index: int | None = None, rv_angle_deg: fl
     clock.lap("convert+predict")
 
     mean, spread, labels, ed, es, ph = _phase_and_map(pred.mean, pred.spread, cycle, phase_method)
+    check_measurable(pred.mean)
     warnings += _uncertainty_warnings(pred.mean, pred.spread)
     derived = derived_measures(mean, ed, es)
     clock.lap("phase")
@@ -353,6 +370,7 @@ def analyze_crops(raw_crops: np.ndarray, pixel_mm: float, *, ensemble: Ensemble 
     clock.lap("extract")
     crops = normalize_intensity(cycle.frames, spec)
     pred = ensemble.predict(crops, pixel_mm)
+    check_measurable(pred.mean)
     clock.lap("convert+predict")
     mean, spread, labels, ed, es, ph = _phase_and_map(pred.mean, pred.spread, cycle, phase_method)
     derived = derived_measures(mean, ed, es)
