@@ -435,3 +435,32 @@ def test_disk_full_while_saving_weights_is_one_line_and_leaves_no_model_file(tmp
     assert code == 2 and len(err.splitlines()) == 1 and "No space left" in err, err
     assert not list((tmp_path / "m").glob("fold_*.safetensors")) if (tmp_path / "m").exists() else True
     assert not [p for p in tmp_path.rglob("*.part")]
+
+
+SUNNYBROOK = Path(__file__).resolve().parents[2] / "shared" / "data" / "sunnybrook" / "dicoms" / "SCD0000101"
+
+
+@pytest.mark.skipif(not SUNNYBROOK.is_dir(), reason="../shared/data/sunnybrook not present")
+def test_a_real_cine_shifted_up_or_below_zero_measures_alike_and_negated_is_refused(tmp_path):
+    """A real patient (Sunnybrook SCD0000101, every slice): +1000, -400 (values below zero, as signed pixels
+    or a negative RescaleIntercept give) measure like the original; a negative RescaleSlope is refused."""
+    import dataclasses
+
+    from lvquant.analysis.pipeline import analyze_cine
+    from lvquant.analysis.predict import Ensemble
+    from lvquant.errors import DicomError
+    from lvquant.io import read_cine
+
+    cine = read_cine(SUNNYBROOK)
+    ensemble = Ensemble.load()
+    base = analyze_cine(cine, ensemble=ensemble)
+    for offset in (1000.0, -400.0 - float(cine.frames.max())):
+        shifted = analyze_cine(dataclasses.replace(cine, frames=cine.frames + np.float32(offset)), ensemble=ensemble)
+        assert (shifted.ed_frame, shifted.es_frame, shifted.slice["index"]) == (base.ed_frame, base.es_frame,
+                                                                                base.slice["index"])
+        np.testing.assert_allclose(shifted.indices.to_array(), base.indices.to_array(), rtol=2e-3, atol=0.05)
+    d = tmp_path / "neg"
+    shutil.copytree(SUNNYBROOK, d)
+    rewrite(sorted(d.glob("*.dcm"))[0], RescaleSlope="-1")
+    with pytest.raises(DicomError, match="RescaleSlope is -1"):
+        read_cine(d)
