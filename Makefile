@@ -1,6 +1,6 @@
 # One command to set up and run the main job, one to set up and run the tests.
 #   make demo   -> creates .venv, installs lvquant, runs it on a bundled example
-#   make test   -> creates .venv, installs lvquant + training + test tools, runs the suite
+#   make test   -> creates .venv, installs lvquant + training + test tools (+ dask-jobqueue), runs the suite
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
@@ -20,7 +20,7 @@ $(RUN): pyproject.toml
 $(DEV): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[train,test]'
+	$(PY) -m pip install --quiet -e '.[train,test,slurm]'
 	$(PY) -m compileall -q src/lvquant
 	touch $(RUN) $(DEV)
 
