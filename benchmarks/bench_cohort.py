@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_cohort.py [--studies 200] [--distinct 25] [--cache DIR] [--scaling 60]
+    .venv/bin/python benchmarks/bench_cohort.py [--studies 200] [--distinct 25] [--cache DIR] [--scaling 40]
 
 The cohort: ``--distinct`` phantom subjects (seed 5000, 3-5 slices x 20
 frames, full field of view) copied into ``--studies`` - 6 good study folders
@@ -17,7 +17,8 @@ Figures, each with its limit (the cohort issue):
 
 1. throughput with reports on 2 local workers (>= 3 studies/s) and the
    speed-up from 1 to 2 workers (>= 1.7x), in the same run, on the first
-   ``--scaling`` good studies; counted from the first finished study to the
+   ``--scaling`` good studies, 1- and 2-worker runs alternating over two
+   rounds, the best of each; counted from the first finished study to the
    last (cluster start-up is printed apart);
 2. the whole cohort on a 2-worker LocalCluster with one worker process
    killed (SIGKILL) halfway: 194 complete, 6 in failed.csv, in one run;
@@ -134,27 +135,32 @@ class Clock:
         return (len(self.times) - 1) / (self.times[-1] - self.times[0]) if len(self.times) > 1 else 0.0
 
 
-def scaling(studies: Path, n: int, work: Path) -> tuple[float, float]:
-    """Throughput (studies/s) with 1 and with 2 local workers on the first ``n`` good studies."""
+def scaling(studies: Path, n: int, work: Path, rounds: int = 2) -> tuple[float, float]:
+    """Throughput (studies/s) with 1 and with 2 local workers on the first ``n`` good studies.
+
+    The runs alternate (1, 2, 1, 2, ...) over ``rounds`` rounds so that the machine's slow and fast
+    minutes fall on both; each figure is the best of its runs.
+    """
     from lvquant.cohort import run_cohort
 
     listing = work / "scaling.csv"
     names = sorted(p.name for p in studies.iterdir() if p.name.startswith("S0"))[:n]
     listing.write_text("subject_id,path\n" + "".join(f"{s},{studies / s}\n" for s in names))
-    for name in names:  # the same warm file cache for both runs (the first would otherwise pay the disk reads)
+    for name in names:  # the same warm file cache for every run (the first would otherwise pay the disk reads)
         for f in (studies / name).rglob("*"):
             if f.is_file():
                 f.read_bytes()
-    rates = []
-    for workers in (1, 2):
-        clock = Clock()
-        t0 = time.perf_counter()
-        summary = run_cohort(listing, work / f"scaling{workers}", n_workers=workers, on_outcome=clock)
-        assert summary.done == n, summary.line()
-        rates.append(clock.rate())
-        print(f"  {workers} worker(s): {clock.rate():.2f} studies/s from first to last; wall {summary.seconds:.1f} s "
-              f"(cluster start and first model load {clock.times[0] - t0:.1f} s)")
-    return rates[0], rates[1]
+    best = {1: 0.0, 2: 0.0}
+    for r in range(rounds):
+        for workers in (1, 2):
+            clock = Clock()
+            t0 = time.perf_counter()
+            summary = run_cohort(listing, work / f"scaling{workers}-{r}", n_workers=workers, on_outcome=clock)
+            assert summary.done == n, summary.line()
+            best[workers] = max(best[workers], clock.rate())
+            print(f"  round {r + 1}, {workers} worker(s): {clock.rate():.2f} studies/s from first to last; wall "
+                  f"{summary.seconds:.1f} s (cluster start and first model load {clock.times[0] - t0:.1f} s)")
+    return best[1], best[2]
 
 
 def full_run(studies: Path, out: Path) -> tuple[object, float, list[int]]:
@@ -165,8 +171,13 @@ def full_run(studies: Path, out: Path) -> tuple[object, float, list[int]]:
     n_total = sum(1 for p in studies.iterdir() if not p.name.startswith("."))
     killed: list[int] = []
     clock = Clock()
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                      silence_logs=50) as cluster, Client(cluster) as client:
+    import dask
+
+    from lvquant.cohort.run import cluster_config
+
+    with dask.config.set(cluster_config()), LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                                         dashboard_address=None, silence_logs=50) as cluster, \
+            Client(cluster) as client:
         client.register_plugin(_hang_plugin())
 
         def on_outcome(outcome: dict) -> None:
@@ -196,7 +207,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--studies", type=int, default=200)
     ap.add_argument("--distinct", type=int, default=25)
-    ap.add_argument("--scaling", type=int, default=60)
+    ap.add_argument("--scaling", type=int, default=40)
     ap.add_argument("--cache", type=Path, default=None, help="keep the cohort input here (reused next time)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="lvquant-bench-cohort-"))
@@ -207,7 +218,7 @@ def main() -> int:
         studies = build_cohort(root, args.studies, args.distinct)
         print(f"cohort: {args.studies} studies ({args.distinct} distinct phantom subjects, 5 corrupt, 1 hanging) "
               f"in {studies} ({time.perf_counter() - t0:.0f} s to prepare)")
-        print(f"1. speed-up from 1 to 2 workers, {args.scaling} studies:")
+        print(f"1. speed-up from 1 to 2 workers, {args.scaling} studies, best of 2 alternating rounds:")
         one, two = scaling(studies, args.scaling, tmp)
         speedup = two / one
         ok &= speedup >= SPEEDUP_LIMIT

@@ -122,6 +122,17 @@ def prepare_output(out: str | os.PathLike) -> Path:
     return folder
 
 
+def cluster_config() -> dict[str, Any]:
+    """The Dask settings lvquant's local cluster runs with (``dask.config.set(cluster_config())``)."""
+    # Dask's nannies start workers with MALLOC_TRIM_THRESHOLD_=65536, which makes glibc hand memory
+    # back to the system after every large array: a study takes 0.70 s instead of 0.51 s (measured
+    # on one worker, same run). None keeps glibc's own adaptive threshold.
+    return {"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+            "distributed.scheduler.worker-saturation": 1.0,
+            "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+            "distributed.worker.memory.target": False, "distributed.worker.memory.spill": False}
+
+
 @contextlib.contextmanager
 def dask_client(scheduler: str | None, n_workers: int):
     """A Dask client: on ``scheduler`` (``tcp://HOST:PORT``) or on a new local cluster of
@@ -137,9 +148,7 @@ def dask_client(scheduler: str | None, n_workers: int):
     levels = [lg.level for lg in quiet]
     for lg in quiet:
         lg.setLevel(logging.CRITICAL)
-    cfg = {"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
-           "distributed.scheduler.worker-saturation": 1.0,
-           "distributed.worker.memory.target": False, "distributed.worker.memory.spill": False}
+    cfg = cluster_config()
     try:
         with dask.config.set(cfg):
             if scheduler is not None:
