@@ -442,3 +442,21 @@ def test_slurm_recipe_runs_the_cohort_on_dask_jobqueue_workers(cohort_input, tmp
     assert sorted(r["subject_id"] for r in _lines(tmp_path / "out" / "cohort.csv")) == GOOD[:3]
     job_script = next(tmp_path.glob("job.*.sh")).read_text()
     assert "#SBATCH --cpus-per-task=2" in job_script and "OMP_NUM_THREADS=1" in job_script  # ran through sbatch
+
+
+def test_cli_runs_on_an_existing_scheduler_and_refuses_an_unreachable_one(cohort_input, tmp_path, capsys):
+    from distributed import LocalCluster
+
+    listing = tmp_path / "two.csv"
+    listing.write_text("subject_id,path\n" + "".join(f"{s},{cohort_input / s}\n" for s in GOOD[:2]))
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=50) as cluster:
+        code = main(["cohort", str(listing), "--out", str(tmp_path / "out"), "--scheduler",
+                     cluster.scheduler_address, "--quiet"])
+    assert code == 0
+    assert "2 done, 0 skipped, 0 failed of 2 studies" in capsys.readouterr().out
+    code = main(["cohort", str(listing), "--out", str(tmp_path / "out2"), "--scheduler", "tcp://127.0.0.1:9",
+                 "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot reach the Dask scheduler" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "out2" / "studies").exists() or not any((tmp_path / "out2" / "studies").iterdir())

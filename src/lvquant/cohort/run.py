@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import InputError, OutputError
-from ..outputs import check_writable_dir, remove_debris, write_text_atomic
+from ..outputs import check_can_create, check_writable_dir, remove_debris, write_text_atomic
 from .studies import Study, find_studies, select_shard
 from .work import FAILED_DIR, QC_DIR, START_TOPIC, STUDIES_DIR, StudyOptions, analyse_study, is_complete
 
@@ -153,7 +153,7 @@ def dask_client(scheduler: str | None, n_workers: int):
         with dask.config.set(cfg):
             if scheduler is not None:
                 try:
-                    client = Client(scheduler, timeout=20)
+                    client = Client(scheduler, timeout=10)
                 except (OSError, TimeoutError) as exc:
                     raise InputError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
                 cluster = None
@@ -313,7 +313,7 @@ def run_cohort(source: str | os.PathLike, out: str | os.PathLike, *, options: St
     selected = select_shard(studies, shard)
     if not selected:
         raise InputError(f"shard {shard[0]}/{shard[1]} of {len(studies)} studies is empty")
-    folder = prepare_output(out)
+    folder = check_can_create(out)  # nothing is created before the cluster is up
     options = StudyOptions(**{**options.__dict__, "run_tag": f"run{secrets.token_hex(4)}."})
     todo, skipped, failed_before = [], 0, 0
     for s in selected:
@@ -328,10 +328,13 @@ def run_cohort(source: str | os.PathLike, out: str | os.PathLike, *, options: St
     summary = CohortSummary(selected=len(selected), skipped=skipped, failed_before=failed_before, ignored=ignored)
     if on_plan is not None:
         on_plan(len(todo), summary.skipped)
+    prepared = False
     try:
         if todo:
             summary.workers = n_workers or os.cpu_count() or 1
             with dask_client(scheduler, summary.workers) as client:
+                prepare_output(folder)
+                prepared = True
 
                 def collect(outcome: dict[str, Any]) -> None:
                     summary.outcomes.append(outcome)
@@ -339,17 +342,21 @@ def run_cohort(source: str | os.PathLike, out: str | os.PathLike, *, options: St
                         on_outcome(outcome)
 
                 run_studies(client, todo, folder, options, timeout_s=timeout_s, on_outcome=collect)
+        else:
+            prepare_output(folder)
+            prepared = True
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
-        # every study of this run is finished or cancelled: what its workers left half-written is debris
-        remove_debris(folder / STUDIES_DIR, tag=options.run_tag)
         if scheduler is not None:  # workers come and go on a shared cluster: count those that worked
             summary.workers = len({o["pid"] for o in summary.outcomes if o["pid"]})
         summary.done = sum(o["status"] == "done" for o in summary.outcomes)
         summary.failed = sum(o["status"] != "done" for o in summary.outcomes)
         summary.left = len(todo) - len(summary.outcomes)
-        write_tables([folder], folder)
+        if prepared:
+            # every study of this run is finished or cancelled: what its workers left half-written is debris
+            remove_debris(folder / STUDIES_DIR, tag=options.run_tag)
+            write_tables([folder], folder)
         summary.seconds = time.perf_counter() - t0
     return summary
 
