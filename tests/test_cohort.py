@@ -460,3 +460,27 @@ def test_cli_runs_on_an_existing_scheduler_and_refuses_an_unreachable_one(cohort
     err = capsys.readouterr().err
     assert code == 2 and "cannot reach the Dask scheduler" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "out2" / "studies").exists() or not any((tmp_path / "out2" / "studies").iterdir())
+
+
+def test_nifti_studies_as_files_and_in_uk_biobank_folders(cohort_input, tmp_path):
+    """A cohort of NIfTI cines: ``P.nii.gz`` files and UK Biobank's ``<subject>/sa.nii.gz`` folders."""
+    import nibabel as nib
+    import numpy as np
+
+    from lvquant.io import read_cine
+
+    cine = read_cine(cohort_input / "P000")
+    vol = np.transpose(cine.frames, (3, 2, 0, 1))  # (x, y, slice, t)
+    img = nib.Nifti1Image(vol.astype(np.int16), np.diag([cine.spacing_mm[1], cine.spacing_mm[0], 8.0, 1.0]))
+    img.header.set_xyzt_units("mm", "msec")
+    studies = tmp_path / "in"
+    (studies / "UKB1").mkdir(parents=True)
+    nib.save(img, str(studies / "UKB1" / "sa.nii.gz"))
+    nib.save(img, str(studies / "UKB1" / "la_4ch.nii.gz"))  # a long-axis file beside it is not the study
+    nib.save(img, str(studies / "NIF2.nii.gz"))
+    found, _ = find_studies(studies)
+    assert [(s.subject_id, Path(s.path).name) for s in found] == [("NIF2", "NIF2.nii.gz"), ("UKB1", "sa.nii.gz")]
+    summary = run_cohort(studies, tmp_path / "out", n_workers=1)
+    assert (summary.done, summary.failed) == (2, 0), summary.line()
+    rows = {r["subject_id"]: r for r in _lines(tmp_path / "out" / "cohort.csv")}
+    assert rows["UKB1"]["ed_cavity_area_mm2"] == rows["NIF2"]["ed_cavity_area_mm2"]

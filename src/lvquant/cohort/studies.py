@@ -21,6 +21,8 @@ from ..errors import InputError
 SUBJECT_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
 #: File names taken as one NIfTI study each.
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
+#: Short-axis cine file names taken from a study folder (UK Biobank's layout).
+SHORT_AXIS_NAMES = ("sa.nii.gz", "sa.nii")
 #: Most studies one cohort input may list (a header or a typo must not make the work unbounded).
 MAX_STUDIES = 1_000_000
 
@@ -60,10 +62,20 @@ def check_subject_id(subject_id: str, where: str) -> str:
     return subject_id
 
 
+def _ukbb_short_axis(folder: Path) -> Path | None:
+    """``folder/sa.nii.gz`` (or ``sa.nii``): the short-axis cine of UK Biobank's (and ukbb_cardiac's) layout."""
+    for name in SHORT_AXIS_NAMES:
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
 def studies_in_folder(folder: Path) -> tuple[list[Study], int]:
     """Every sub-folder and NIfTI file of ``folder`` as a study, sorted by subject ID.
 
-    Hidden entries are skipped. Returns the studies and the number of other
+    A sub-folder holding ``sa.nii.gz`` (UK Biobank's layout, next to its
+    long-axis ``la_*.nii.gz`` files) is that NIfTI file's study; any other
+    sub-folder is read as DICOM. Hidden entries are skipped. Returns the studies and the number of other
     entries ignored (plain files that are not NIfTI, FIFOs, sockets, devices).
     """
     studies, ignored = [], 0
@@ -77,6 +89,10 @@ def studies_in_folder(folder: Path) -> tuple[list[Study], int]:
             continue
         if stat.S_ISDIR(mode):
             sid = entry.name
+            short_axis = _ukbb_short_axis(Path(entry.path))
+            if short_axis is not None:  # UK Biobank's layout: <subject>/sa.nii.gz
+                studies.append(Study(check_subject_id(sid, str(folder)), str(short_axis.absolute())))
+                continue
         elif stat.S_ISREG(mode) and _nifti_stem(entry.name):
             sid = _nifti_stem(entry.name)
         else:
