@@ -238,36 +238,35 @@ def run_one(fmt: str, path: Path, ensemble, finder, pipeline: bool, limit: float
     from lvquant.io.lvquan_mat import read_lvquan
     from lvquant.report import result_dict
 
-    try:
-        with time_limit(limit):
-            data = read_lvquan(path) if fmt in ("npz", "mat") else read_cine(path)
-    except LvquantError:
-        tally.counts[f"{fmt} refused by the reader"] += 1
-        return
-    except TimeLimit:
-        tally.failures.append(f"{label}: the reader ran past {limit:g} s")
-        return
-    except Exception as exc:
-        tally.failures.append(f"{label}: the reader raised {type(exc).__name__}: {str(exc)[:160]}")
+    def bounded(stage: str, call):
+        """(True, value) when ``call`` returned within the limit; (False, None) after counting why not."""
+        try:
+            with time_limit(limit):
+                return True, call()
+        except LvquantError:
+            tally.counts[f"{fmt} refused by the {stage}"] += 1
+        except TimeLimit:
+            tally.failures.append(f"{label}: the {stage} ran past {limit:g} s")
+        except Exception as exc:
+            tally.failures.append(f"{label}: the {stage} raised {type(exc).__name__}: {str(exc)[:160]}")
+        return False, None
+
+    ok, data = bounded("reader", lambda: read_lvquan(path) if fmt in ("npz", "mat") else read_cine(path))
+    if not ok:
         return
     tally.counts[f"{fmt} read"] += 1
     if not pipeline:
         return
-    try:
-        with time_limit(limit):
-            if fmt in ("npz", "mat"):
-                a = analyze_crops(data.images[0], float(data.pixel_size_mm[0]), ensemble=ensemble)
-            else:
-                a = analyze_cine(data, ensemble=ensemble, localiser=finder)
-            problem = check_result(result_dict(a))
-    except LvquantError:
-        tally.counts[f"{fmt} refused by the analysis"] += 1
-        return
-    except TimeLimit:
-        tally.failures.append(f"{label}: the analysis ran past {limit:g} s")
-        return
-    except Exception as exc:
-        tally.failures.append(f"{label}: the analysis raised {type(exc).__name__}: {str(exc)[:160]}")
+
+    def analyse():
+        if fmt in ("npz", "mat"):
+            a = analyze_crops(data.images[0], float(data.pixel_size_mm[0]), ensemble=ensemble)
+        else:
+            a = analyze_cine(data, ensemble=ensemble, localiser=finder)
+        return check_result(result_dict(a))
+
+    ok, problem = bounded("analysis", analyse)
+    if not ok:
         return
     if problem:
         tally.failures.append(f"{label}: measured although {problem}")

@@ -326,9 +326,7 @@ def _cmd_cohort(args: argparse.Namespace) -> int:
     state: dict = {"bar": None}
 
     def plan(todo: int, skipped: int) -> None:
-        state["bar"] = _progress_bar(todo, "studies", args.quiet)
-        if state["bar"] is not None:
-            state["bar"].unit = "study"
+        state["bar"] = _progress_bar(todo, "studies", args.quiet, unit="study")
 
     def step(outcome: dict) -> None:
         if state["bar"] is not None:
@@ -377,13 +375,13 @@ def _cmd_phantom(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _progress_bar(total: int | None, desc: str, quiet: bool):
+def _progress_bar(total: int | None, desc: str, quiet: bool, unit: str = "subject"):
     if quiet:
         return None
     from tqdm import tqdm
 
     # delay: a request refused before any work starts prints its one error line and no bar.
-    return tqdm(total=total, desc=desc, unit="subject", file=sys.stderr, leave=False, delay=0.5)
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, delay=0.5)
 
 
 # -------------------------------------------------------------------------- utils

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import InputError, OutputError
+from ..errors import InputError
 from ..outputs import check_can_create, check_writable_dir, remove_debris, write_text_atomic
 from .studies import Study, find_studies, select_shard
 from .work import FAILED_DIR, QC_DIR, START_TOPIC, STUDIES_DIR, StudyOptions, analyse_study, is_complete
@@ -374,4 +374,4 @@ def check_output_folder(out: str | os.PathLike) -> Path:
 
 
 __all__ = ["CohortSummary", "run_cohort", "run_studies", "dask_client", "prepare_output", "failure_path",
-           "check_output_folder", "OutputError"]
+           "check_output_folder"]
