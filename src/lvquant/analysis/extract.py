@@ -50,6 +50,14 @@ class Cycle:
     source_times_ms: np.ndarray
     resampled: bool
 
+    def values(self, per_cycle_frame: np.ndarray) -> np.ndarray:
+        """(M, ...) values per cycle frame -> (T, ...) per source frame (:func:`to_source_frames`)."""
+        return to_source_frames(per_cycle_frame, self.n_source_frames)
+
+    def frame(self, cycle_frame: int) -> int:
+        """The source frame nearest to a cycle frame."""
+        return int(np.round(self.positions[int(cycle_frame)])) % self.n_source_frames
+
 
 def _weights(positions: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Periodic linear interpolation: lower frame, upper frame and upper weight of each position."""

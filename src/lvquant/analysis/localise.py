@@ -31,7 +31,7 @@ directions are physical (in mm), so they are right with anisotropic pixels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import numpy as np
 from scipy import ndimage as ndi
 
@@ -974,10 +974,56 @@ def stack_consensus_mm(locs: list[LVLocation | None], spacing: tuple[float, floa
     return (w[:, None] * np.array([mm[o] for o in members])).sum(0) / w.sum()
 
 
-def mid_ventricular_slice(locs: list[LVLocation | None]) -> int:
-    """The middle, ``(first + last) // 2``, of the longest run of slices with the LV (gaps of one
-    slice bridged; on a tie the run with the larger summed score); if it falls on a gap, the
-    nearest slice with the LV (the lower index on a tie).
+#: Residual (degrees) beyond which a slice's RV direction is down-weighted in the stack's trend.
+RV_TREND_SCALE_DEG = 15.0
+
+
+def stack_rv_trend(locs: list[LVLocation | None], iterations: int = 5) -> list[LVLocation | None]:
+    """One RV direction model for the stack: a robust straight line of the RV angle against the
+    slice number, replacing each slice's own estimate.
+
+    The RV turns slowly and steadily from base to apex (30-50° over an ACDC stack), so a line
+    fits it; a slice whose own estimate is off (a fused pool, a thin apical RV) is outvoted by
+    its neighbours. The angles are unwrapped around their score-weighted circular mean; the
+    line is fitted by weighted least squares (weights: the localiser scores), then refitted
+    with the weights of slices whose residual exceeds :data:`RV_TREND_SCALE_DEG` scaled down
+    by ``RV_TREND_SCALE_DEG / |residual|`` (Huber), ``iterations`` times.
+
+    Measured (learned localiser recipe 2 on its 12 validation ACDC training patients, 96
+    slices with an RV label): per-slice estimates median error 9.7°, 7 slices beyond 30°;
+    the trend 7.6°, 4 beyond 30° (one direction for the whole stack: 12.5°, 7).
+
+    Args:
+        locs: per-slice locations (None where the LV was not found), in stack order.
+
+    Returns:
+        The same list with ``rv_angle_deg`` replaced (unchanged when fewer than 3 slices hold
+        the LV).
+    """
+    found = [s for s, loc in enumerate(locs) if loc is not None]
+    if len(found) < 3:
+        return list(locs)
+    ang = np.radians([locs[s].rv_angle_deg for s in found])
+    w = np.array([max(locs[s].score, 1e-6) for s in found])
+    mean = np.arctan2((w * np.sin(ang)).sum(), (w * np.cos(ang)).sum())
+    rel = np.degrees((ang - mean + np.pi) % (2 * np.pi) - np.pi)
+    a = np.stack([np.ones(len(found)), np.asarray(found, dtype=np.float64)], axis=1)
+    weights = w.copy()
+    for _ in range(iterations):
+        sw = np.sqrt(weights)
+        coef = np.linalg.lstsq(a * sw[:, None], rel * sw, rcond=None)[0]
+        weights = w / np.maximum(1.0, np.abs(rel - a @ coef) / RV_TREND_SCALE_DEG)
+    out = list(locs)
+    for s in found:
+        angle = float((np.degrees(mean) + coef[0] + coef[1] * s) % 360.0)
+        out[s] = replace(locs[s], rv_angle_deg=angle, method=locs[s].method + "; RV direction from the stack's trend")
+    return out
+
+
+def longest_lv_run(locs: list[LVLocation | None]) -> list[int]:
+    """The slices from the first to the last of the longest run of slices with the LV (gaps of one
+    slice bridged, so the list may hold a slice whose location is None; on a tie the run with the
+    larger summed score): the LV's extent from base to apex, in stack order.
 
     Raises:
         LocalisationError: no slice has the LV.
@@ -992,9 +1038,20 @@ def mid_ventricular_slice(locs: list[LVLocation | None]) -> int:
         else:
             runs.append([s])
     run = max(runs, key=lambda r: (r[-1] - r[0], sum(locs[i].score for i in r)))
+    return list(range(run[0], run[-1] + 1))
+
+
+def mid_ventricular_slice(locs: list[LVLocation | None]) -> int:
+    """The middle, ``(first + last) // 2``, of :func:`longest_lv_run`; if it falls on a gap, the
+    nearest slice with the LV (the lower index on a tie).
+
+    Raises:
+        LocalisationError: no slice has the LV.
+    """
+    run = longest_lv_run(locs)
     mid = (run[0] + run[-1]) // 2
     if locs[mid] is None:  # the middle fell on a bridged gap: the nearest slice with the LV
-        mid = min(run, key=lambda i: (abs(i - mid), i))
+        mid = min((i for i in run if locs[i] is not None), key=lambda i: (abs(i - mid), i))
     return mid
 
 

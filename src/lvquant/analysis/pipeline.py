@@ -46,11 +46,12 @@ from ..cine import Cine
 from ..errors import InputError, LocalisationError
 from ..indices import SEGMENTS, Indices
 from .convert import convert_frames, normalize_intensity
-from .extract import Cycle, check_cycle_length, resample_cycle, to_source_frames
+from .extract import Cycle, check_cycle_length, resample_cycle
 from .localise import ClassicLocaliser, LVLocation
 from .localise_learned import LearnedLocaliser, load_localiser
 from .phase import PhaseResult, phase_from_curve
 from .predict import Ensemble
+from .whole_heart import SliceMeasure, WholeHeart, check_enough_slices, combine, lv_slices, measure_slices
 
 #: Relative change of the crop side above which the crop is redone after the first prediction.
 RECROP_TOLERANCE = 0.05
@@ -81,6 +82,8 @@ class Analysis:
         timings_ms: duration of each stage, ms.
         warnings: things the user should know (resampling, uncertain results...).
         source: non-identifying description of the input.
+        whole_heart: every LV slice, volumes, EF, mass and AHA segments, when asked for
+            (:class:`~lvquant.analysis.whole_heart.WholeHeart`), else None.
     """
 
     indices: Indices
@@ -100,6 +103,7 @@ class Analysis:
     timings_ms: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     source: dict[str, Any] = field(default_factory=dict)
+    whole_heart: WholeHeart | None = None
 
     @property
     def n_frames(self) -> int:
@@ -180,17 +184,19 @@ def _phase_and_map(pred_mean: Indices, pred_spread: Indices, cycle: Cycle, phase
                    ) -> tuple[Indices, np.ndarray, np.ndarray, int, int, PhaseResult]:
     """Phase on the cycle, then everything per source frame."""
     ph = phase_from_curve(pred_mean.cavity_area_mm2, method=phase_method)
-    t = cycle.n_source_frames
     if not cycle.resampled:
         return pred_mean, pred_spread.to_array(), ph.labels.copy(), ph.ed_frame, ph.es_frame, ph
-    mean_src = Indices.from_array(to_source_frames(pred_mean.to_array(), t))
-    spread_src = to_source_frames(pred_spread.to_array(), t)
+    mean_src = Indices.from_array(cycle.values(pred_mean.to_array()))
+    spread_src = cycle.values(pred_spread.to_array())
     # ED and ES: the source frames nearest to the cycle's ED and ES frames.
-    ed = int(np.round(cycle.positions[ph.ed_frame])) % t
-    es = int(np.round(cycle.positions[ph.es_frame])) % t
-    since_ed = (np.arange(t) - ed) % t
-    labels = ((since_ed > 0) & (since_ed <= (es - ed) % t)).astype(np.int64)
-    return mean_src, spread_src, labels, ed, es, ph
+    ed, es = cycle.frame(ph.ed_frame), cycle.frame(ph.es_frame)
+    return mean_src, spread_src, phase_labels(ed, es, cycle.n_source_frames), ed, es, ph
+
+
+def phase_labels(ed: int, es: int, n_frames: int) -> np.ndarray:
+    """(T,) 1 for the frames after ED up to and including ES (cyclically), 0 for the others."""
+    since_ed = (np.arange(n_frames) - ed) % n_frames
+    return ((since_ed > 0) & (since_ed <= (es - ed) % n_frames)).astype(np.int64)
 
 
 def _crop_and_predict(frames: np.ndarray, spacing: tuple[float, float], centre: tuple[float, float],
@@ -249,8 +255,10 @@ def _ed_epicardial_area(mean: Indices) -> float:
 
 def analyze_cine(cine: Cine, *, slice_index: int | None = None, rv_angle_deg: float | None = None,
                  ensemble: Ensemble | None = None, phase_method: str = "poly",
-                 localiser: LearnedLocaliser | ClassicLocaliser | None = None) -> Analysis:
-    """Measure the LV on every frame of one slice of a full field-of-view cine.
+                 localiser: LearnedLocaliser | ClassicLocaliser | None = None, whole_heart: bool = False,
+                 bsa_m2: float | None = None) -> Analysis:
+    """Measure the LV on every frame of one slice of a full field-of-view cine (and, with
+    ``whole_heart``, on every slice holding the LV: volumes, EF, mass, AHA segments).
 
     Args:
         cine: the cine (S slices × T frames).
@@ -263,6 +271,8 @@ def analyze_cine(cine: Cine, *, slice_index: int | None = None, rv_angle_deg: fl
         phase_method: ``"poly"`` (the method) or ``"argmax"``.
         localiser: what finds the LV (default: the shipped learned localiser,
             :func:`~lvquant.analysis.localise_learned.load_localiser`).
+        whole_heart: also measure every LV slice (:mod:`lvquant.analysis.whole_heart`).
+        bsa_m2: body surface area for indexed volumes (:func:`~.whole_heart.body_surface_area_m2`).
 
     Raises:
         InputError: bad slice index, fewer than 10 frames, bad RV angle.
@@ -315,35 +325,65 @@ def analyze_cine(cine: Cine, *, slice_index: int | None = None, rv_angle_deg: fl
     mean_spacing = float(np.sqrt(spacing[0] * spacing[1]))
     side = spec.crop_side_from_radius(location.epi_radius_px * mean_spacing)
     cut = crop_by_rule(cycle.frames, spacing, location.centre_px, side, rv, ensemble)
-    crops, pixel_mm, pred, side, passes = cut.crops, cut.pixel_mm, cut.prediction, cut.side_mm, cut.passes
     clock.lap("convert+predict")
 
-    mean, spread, labels, ed, es, ph = _phase_and_map(pred.mean, pred.spread, cycle, phase_method)
-    check_measurable(pred.mean)
-    warnings += _uncertainty_warnings(pred.mean, pred.spread)
+    mean, spread, labels, ed, es, ph = _phase_and_map(cut.prediction.mean, cut.prediction.spread, cycle,
+                                                      phase_method)
+    check_measurable(cut.prediction.mean)
+    warnings += _uncertainty_warnings(cut.prediction.mean, cut.prediction.spread)
     derived = derived_measures(mean, ed, es)
     clock.lap("phase")
-    crop = {
-        "centre_px": [float(location.centre_px[0]), float(location.centre_px[1])],
-        "side_mm": float(side),
-        "pixel_mm": pixel_mm,
-        "size_px": spec.crop_pixels,
-        "scale_of_ed_epicardial_diameter": spec.crop_scale,
-        "rv_angle_deg": rv,
-        "rv_angle_source": "given" if rv_given else "estimated",
-        "rotation_deg": float((spec.rv_angle_deg - rv) % 360.0),
-        "passes": passes,
-        "localiser_score": float(location.score),
-        "localiser": location.method,
-    }
+    crop = rule_crop_info(cut, location, spec, rv_source="given" if rv_given else "estimated")
+    heart = None
+    if whole_heart:
+        heart = _whole_heart(cine, found if s_count > 1 else [location], k, cycle, cut, crop, ensemble, n_frames,
+                             phase_method, bsa_m2)
+        check_measurable(Indices.from_array(np.concatenate([m.indices.to_array() for m in heart.slices])))
+        warnings += heart.warnings
+        clock.lap("whole heart")
     sl = {"index": k, "position_mm": float(cine.slice_positions_mm[k]), "n_slices": s_count, "chosen": how}
     return Analysis(
         indices=mean, spread=np.asarray(spread), phase=labels, ed_frame=ed, es_frame=es,
-        times_ms=np.asarray(cine.frame_times_ms[k], dtype=np.float64), cycle_indices=pred.mean,
-        cycle_positions=cycle.positions, phase_result=ph, crops=crops, slice=sl, crop=crop,
+        times_ms=np.asarray(cine.frame_times_ms[k], dtype=np.float64), cycle_indices=cut.prediction.mean,
+        cycle_positions=cycle.positions, phase_result=ph, crops=cut.crops, slice=sl, crop=crop,
         derived=derived, model=ensemble.identity, timings_ms=clock.timings, warnings=warnings,
-        source=_source(cine),
+        source=_source(cine), whole_heart=heart,
     )
+
+
+def rule_crop_info(cut: RuleCrop, location: LVLocation, spec: Any, *, rv_source: str,
+                   rv_angle_deg: float | None = None) -> dict[str, Any]:
+    """The ``crop`` record of a slice cut by :func:`crop_by_rule` at ``location``."""
+    rv = float(location.rv_angle_deg if rv_angle_deg is None else rv_angle_deg)
+    return {
+        "centre_px": [float(location.centre_px[0]), float(location.centre_px[1])],
+        "side_mm": float(cut.side_mm),
+        "pixel_mm": float(cut.pixel_mm),
+        "size_px": spec.crop_pixels,
+        "scale_of_ed_epicardial_diameter": spec.crop_scale,
+        "rv_angle_deg": rv,
+        "rv_angle_source": rv_source,
+        "rotation_deg": float((spec.rv_angle_deg - rv) % 360.0),
+        "passes": cut.passes,
+        "localiser_score": float(location.score),
+        "localiser": location.method,
+    }
+
+
+def _whole_heart(cine: Cine, locs: list[LVLocation | None], k: int, cycle: Cycle, cut: RuleCrop,
+                 crop: dict[str, Any], ensemble: Ensemble, n_frames: int, phase_method: str,
+                 bsa_m2: float | None) -> WholeHeart:
+    """Every LV slice's cycle measured as the analysed slice's was (that one reused), then volumes."""
+    check_enough_slices(locs)
+    slices, excluded, located = lv_slices(locs)
+    cycles = {s: resample_cycle(cine.frames[s], cine.frame_times_ms[s], n_frames).frames for s in slices if s != k}
+    done = {}
+    if k in slices:
+        done[k] = SliceMeasure(k, float(cine.slice_positions_mm[k]), cut.prediction.mean,
+                               cut.prediction.spread.to_array(), crop)
+    measured = measure_slices(cycles, cine.spacing_mm, cine.slice_positions_mm, slices, located, ensemble, done)
+    return combine(measured, excluded, cine.slice_positions_mm, phase_method=phase_method,
+                   to_source=cycle if cycle.resampled else None, bsa_m2=bsa_m2)
 
 
 def analyze_crops(raw_crops: np.ndarray, pixel_mm: float, *, ensemble: Ensemble | None = None,

@@ -206,6 +206,46 @@ def _rv_angle(lv_centre: tuple[float, float], rv: np.ndarray, spacing: tuple[flo
     return float(np.degrees(np.arctan2(d_col, -d_row)) % 360.0)
 
 
+def stack_rv_angle(stack: LabelledStack, mid: int, rv_angle_deg: float | None = None) -> float:
+    """The RV direction of the mid slice at ED (from the labels), or ``rv_angle_deg`` without an RV label.
+
+    Raises:
+        InputError: no RV label on the mid slice and no ``rv_angle_deg``.
+    """
+    if stack.rv is not None and stack.rv[0, mid].any():
+        mid_epi = stack.cavity[0, mid] | (stack.myocardium[0, mid] if stack.myocardium is not None else False)
+        return _rv_angle(_centroid(mid_epi), stack.rv[0, mid], stack.spacing_mm)
+    if rv_angle_deg is not None:
+        return float(rv_angle_deg) % 360.0
+    raise InputError(f"{stack.source} {stack.subject}: no RV label on the mid slice, so the RV direction "
+                     "must be given")
+
+
+def slice_crop_geometry(stack: LabelledStack, s: int, spec: InputSpec, stack_angle: float
+                        ) -> tuple[tuple[float, float], float, float]:
+    """Where slice ``s`` is cut from its labels: (centre (row, col) px, side mm, RV angle degrees).
+
+    Centre: the centroid of the epicardial region at ED (at the first frame with an LV label
+    when ED has none); side: the spec's rule on that area (without an epicardial label: the
+    cavity's diameter plus two :data:`DEFAULT_WALL_MM` walls); RV direction: the slice's RV
+    label at ED, else ``stack_angle``.
+    """
+    sp = stack.spacing_mm
+    epi = stack.cavity[:, s] | (stack.myocardium[:, s] if stack.myocardium is not None else False)
+    f = 0 if epi[0].any() else int(np.argmax(epi.reshape(epi.shape[0], -1).any(1)))
+    cav = stack.cavity[f, s]
+    centre = _centroid(epi[f])
+    px_area = sp[0] * sp[1]
+    if stack.myocardium is not None:
+        side = spec.crop_side_mm(epi[f].sum() * px_area)
+    else:
+        d = 2.0 * np.sqrt(cav.sum() * px_area / np.pi) + 2.0 * DEFAULT_WALL_MM
+        side = spec.crop_side_mm(np.pi * d * d / 4.0)
+    labelled_rv = stack.rv is not None and stack.rv[f, s].any()
+    angle = _rv_angle(centre, stack.rv[f, s], sp) if labelled_rv else stack_angle
+    return centre, side, angle
+
+
 def build_crops(stack: LabelledStack, spec: InputSpec, *, slices: str = "mid",
                 rv_angle_deg: float | None = None, ensemble=None) -> CropSet:
     """Crops and true indices of a labelled stack, cut by ``spec``.
@@ -231,30 +271,13 @@ def build_crops(stack: LabelledStack, spec: InputSpec, *, slices: str = "mid",
     if ensemble is not None and ensemble.spec != spec:
         raise InputError("the ensemble that sizes the crops must have the spec the crops are cut by")
     mid = mid_ring_slice(stack)
-    if stack.rv is not None and stack.rv[0, mid].any():
-        mid_epi = stack.cavity[0, mid] | (stack.myocardium[0, mid] if stack.myocardium is not None else False)
-        stack_angle = _rv_angle(_centroid(mid_epi), stack.rv[0, mid], stack.spacing_mm)
-    elif rv_angle_deg is not None:
-        stack_angle = float(rv_angle_deg) % 360.0
-    else:
-        raise InputError(f"{stack.source} {stack.subject}: no RV label on the mid slice, so the RV direction "
-                         "must be given")
+    stack_angle = stack_rv_angle(stack, mid, rv_angle_deg)
     chosen = [mid] if slices == "mid" else ring_slices(stack)
     p, k = spec.crop_pixels, LABEL_SUPERSAMPLE
     images, indices, pixel = [], [], []
     for s in chosen:
-        cav_ed = stack.cavity[0, s]
-        epi_ed = cav_ed | (stack.myocardium[0, s] if stack.myocardium is not None else False)
-        centre = _centroid(epi_ed)
         sp = stack.spacing_mm
-        px_area = sp[0] * sp[1]
-        if stack.myocardium is not None:
-            side = spec.crop_side_mm(epi_ed.sum() * px_area)
-        else:
-            d = 2.0 * np.sqrt(cav_ed.sum() * px_area / np.pi) + 2.0 * DEFAULT_WALL_MM
-            side = spec.crop_side_mm(np.pi * d * d / 4.0)
-        labelled_rv = stack.rv is not None and stack.rv[0, s].any()
-        angle = _rv_angle(centre, stack.rv[0, s], sp) if labelled_rv else stack_angle
+        centre, side, angle = slice_crop_geometry(stack, s, spec, stack_angle)
         if stack.myocardium is None and ensemble is not None:
             from ..analysis.pipeline import crop_by_rule
 

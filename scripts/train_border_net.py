@@ -1,0 +1,77 @@
+"""Train the border network on every LV slice of the ACDC training patients (never the test part).
+
+    python scripts/train_border_net.py --out borders_b1 [--cache masks_train.npz] [--epochs 60]
+        [--all-train] [--width 16] [--threads 2]
+
+The ACDC training part of ``splits/real_v1.json`` is divided as for the localiser: every fifth
+patient by name is a validation patient (the epoch kept is the best on them), unless
+``--all-train``. The crops (:func:`lvquant.datasets.masks.build_mask_crops`, the shipped
+ensemble's input spec) are cached in ``--cache`` (ACDC-derived: keep it outside the repository).
+Prints one line per epoch; the folder gets ``borders.onnx``, ``borders.json``,
+``borders.safetensors``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from lvquant.analysis.predict import Ensemble
+from lvquant.border_training import BorderTrainConfig, train_border_net
+from lvquant.datasets.acdc import LICENCE, read_acdc_pack, read_patients_csv
+from lvquant.datasets.collect import read_split
+from lvquant.datasets.masks import MaskSet, build_mask_crops, read_mask_crops, save_mask_crops
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--split", type=Path, default=ROOT / "splits" / "real_v1.json")
+    ap.add_argument("--acdc", type=Path, default=ROOT.parent / "shared" / "data" / "acdc")
+    ap.add_argument("--cache", type=Path, default=None, help="mask crop file (built when missing)")
+    ap.add_argument("--all-train", action="store_true", help="train on every training patient (no validation)")
+    ap.add_argument("--epochs", type=int, default=60)
+    ap.add_argument("--width", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    train_part = read_split(args.split, "train")["acdc"]
+    spec = Ensemble.load().spec
+    if args.cache is not None and args.cache.exists():
+        crops = read_mask_crops(args.cache)
+    else:
+        table = read_patients_csv(args.acdc)
+        crops = MaskSet.concatenate([build_mask_crops(read_acdc_pack(args.acdc, p, table), spec) for p in train_part])
+        if args.cache is not None:
+            save_mask_crops(crops, args.cache, {"acdc": LICENCE})
+    val_patients = [] if args.all_train else train_part[::5]
+    pick = lambda keep: MaskSet(  # noqa: E731
+        crops.images[keep], crops.labels[keep], crops.pixel_mm[keep],
+        tuple(s for s, k in zip(crops.subjects, keep) if k), tuple(s for s, k in zip(crops.sources, keep) if k),
+        tuple(s for s, k in zip(crops.groups, keep) if k), crops.slices[keep], crops.spec)
+    import numpy as np
+
+    is_val = np.array([s in val_patients for s in crops.subjects])
+    train, val = pick(~is_val), (pick(is_val) if is_val.any() else None)
+    cfg = BorderTrainConfig(epochs=args.epochs, width=args.width, lr=args.lr, threads=args.threads)
+    provenance = {
+        "data": {"sources": {"acdc": LICENCE}, "split": {"file": args.split.name, "part": "train",
+                                                          "validation_patients": val_patients},
+                 "patients": sorted(set(train.subjects)), "slices": "every slice with an LV label, ED and ES"},
+    }
+
+    def progress(epoch: int, loss: float, scores) -> None:
+        extra = "" if scores is None else f"  val Dice cavity {scores['cavity']:.4f} myocardium {scores['myocardium']:.4f}"
+        print(f"epoch {epoch:3d}  loss {loss:.4f}{extra}", flush=True)
+
+    m = train_border_net(train, args.out, cfg=cfg, provenance=provenance, val=val, progress=progress)
+    print(f"kept epoch {m['training']['kept_epoch']}, validation Dice {m['training']['validation_dice']}, "
+          f"{m['training']['seconds']} s -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,390 @@
+"""The whole heart: every slice of the short-axis stack measured, volumes, EF, LV mass, AHA segments.
+
+The method measures one mid-ventricular slice. This module runs the same networks, crop rule and
+input spec on every slice that holds the LV and adds what a cardiologist reads off a whole stack:
+
+1. **Which slices hold the LV** (:func:`lv_slices`): the localiser's decision per slice (its peak
+   probability above the manifest's threshold), kept as the longest run of consecutive slices
+   (:func:`~lvquant.analysis.localise.longest_lv_run`, gaps of one slice bridged). Beyond the apex,
+   above the base (the atrium, the outflow tract) and in an isolated slice far from the run the
+   LV is not measured. A bridged gap is measured at the mean location of its two neighbours.
+2. **One LV model for the stack**: each slice is cropped at its own centre (the stack consensus
+   overrules a slice whose centre lies far from the others) with the RV direction of the stack's
+   trend (:func:`~lvquant.analysis.localise.stack_rv_trend`), its side by the spec's crop rule.
+3. **Volumes** (:func:`disc_volumes_ml`): disc summation (Simpson's rule as CMR uses it): every
+   slice is a disc of its cavity area and of thickness the slice spacing, the median distance
+   between adjacent slice positions (from the positions, never from ``SliceThickness``):
+   ``V(t) = Σ_k A1_k(t) × Δ``. The volume curve over the cycle gives ED (its highest frame) and
+   ES (its lowest) by the method's polynomial rule; EDV, ESV, SV = EDV − ESV, EF = SV / EDV.
+   LV mass = the myocardial volume at ED (``Σ_k A2_k(ED) × Δ``) × 1.05 g/mL.
+4. **AHA 16 segments** (:func:`aha_segments`): the LV slices are split into thirds from base to
+   apex (``numpy.array_split``: with 10 slices 4 basal, 3 mid, 3 apical); the base is the end with
+   the larger ED cavity (the sign of a straight-line fit of ED cavity area against slice number).
+   Basal and mid rings take the six sectors as they are (the crops put the RV at 9 o'clock, so
+   the septum's two segments lie between the RV insertions, ±60° of the RV direction); the
+   apical ring's four 90° segments are the six 60° sectors weighted by their overlap
+   (:data:`APICAL_WEIGHTS`). Wall thickness at ED and ES per segment is the mean over the level's
+   slices; thickening = 100 (WT_ES − WT_ED) / WT_ED.
+5. **Body surface area** (Mosteller: ``sqrt(height_cm × weight_kg / 3600)`` m²) when height and
+   weight are given: volumes and mass indexed by it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError, LocalisationError
+from ..indices import Indices
+from .localise import LVLocation, longest_lv_run
+from .phase import PhaseResult, phase_from_curve
+from .predict import Ensemble
+
+#: Myocardial density, g/mL.
+MYOCARDIUM_DENSITY_G_PER_ML = 1.05
+#: AHA segment numbers, names and the sector of RWT1..RWT6 (IS, I, IL, AL, A, AS) each basal or
+#: mid segment takes (AHA order: anterior, anteroseptal, inferoseptal, inferior, inferolateral,
+#: anterolateral).
+RING_NAMES: tuple[str, ...] = ("anterior", "anteroseptal", "inferoseptal", "inferior", "inferolateral",
+                               "anterolateral")
+RING_SECTORS: tuple[int, ...] = (4, 5, 0, 1, 2, 3)
+#: Apical segments 13-16 (anterior 315-45°, septal 225-315°, inferior 135-225°, lateral 45-135°,
+#: clockwise from 12 o'clock with the RV at 270°) as overlap weights of the six 60° sectors
+#: IS 210-270, I 150-210, IL 90-150, AL 30-90, A 330-30, AS 270-330.
+APICAL_NAMES: tuple[str, ...] = ("anterior", "septal", "inferior", "lateral")
+APICAL_WEIGHTS: np.ndarray = np.array([
+    [0, 0, 0, 1 / 6, 2 / 3, 1 / 6],
+    [1 / 2, 0, 0, 0, 0, 1 / 2],
+    [1 / 6, 2 / 3, 1 / 6, 0, 0, 0],
+    [0, 0, 1 / 2, 1 / 2, 0, 0],
+])
+#: Levels of the AHA model, base to apex.
+LEVELS: tuple[str, ...] = ("basal", "mid", "apical")
+#: Fewest LV slices for volumes (and for the three AHA levels).
+MIN_LV_SLICES = 3
+#: Slice spacings accepted, mm.
+SLICE_SPACING_RANGE_MM = (0.5, 30.0)
+#: Accepted body height (cm) and weight (kg).
+HEIGHT_RANGE_CM = (30.0, 272.0)
+WEIGHT_RANGE_KG = (1.0, 650.0)
+
+
+@dataclass(frozen=True)
+class SliceMeasure:
+    """The networks' prediction on one slice of the stack.
+
+    Attributes:
+        index: slice number in the stack's order.
+        position_mm: position along the slice normal, mm.
+        indices: :class:`Indices`, batch (T,): per frame of the frames measured (the M-frame
+            cycle in an analysis), mm / mm².
+        spread: (T, 11) ensemble standard deviation.
+        crop: centre (row, col) px, side mm, pixel mm, RV angle, passes, how it was located.
+    """
+
+    index: int
+    position_mm: float
+    indices: Indices
+    spread: np.ndarray
+    crop: dict[str, Any]
+
+
+@dataclass
+class WholeHeart:
+    """The whole stack's measurements.
+
+    Attributes:
+        slices: the measured LV slices, base and apex in stack order.
+        lv_slices: their indices; ``excluded``: slice -> why it was not measured.
+        slice_spacing_mm: Δ of the disc summation, mm.
+        volume_ml, myocardial_volume_ml: (T,) per source frame.
+        ed_frame, es_frame: source frames of the volume curve's ED and ES.
+        phase_result: the phase rule on the M-frame volume curve.
+        function: EDV, ESV, SV (mL), EF (%), LV mass (g), and indexed values when BSA is known.
+        aha: the 16 segments (number, level, name, ED/ES wall thickness mm, thickening %),
+            with the slices of each level.
+        method: how each figure was computed, one sentence each.
+        warnings: what the reader should know.
+    """
+
+    slices: list[SliceMeasure]
+    lv_slices: list[int]
+    excluded: dict[int, str]
+    slice_spacing_mm: float
+    volume_ml: np.ndarray
+    myocardial_volume_ml: np.ndarray
+    ed_frame: int
+    es_frame: int
+    phase_result: PhaseResult | None
+    function: dict[str, Any]
+    aha: dict[str, Any]
+    method: dict[str, str]
+    warnings: list[str] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------------------ slices
+
+
+def lv_slices(locs: list[LVLocation | None]) -> tuple[list[int], dict[int, str], list[LVLocation]]:
+    """The slices to measure and where: the longest run of LV slices, gaps filled.
+
+    Args:
+        locs: the localiser's per-slice locations (None: no LV found), in stack order.
+
+    Returns:
+        (slices, excluded, locations): the run's slices; slice -> reason for the others;
+        one location per measured slice (a bridged gap gets the mean of its neighbours'
+        centres, radii and RV directions).
+
+    Raises:
+        LocalisationError: no slice holds the LV.
+    """
+    run = longest_lv_run(locs)
+    excluded = {}
+    for s, loc in enumerate(locs):
+        if s in run:
+            continue
+        excluded[s] = ("the localiser found no LV" if loc is None else
+                       "the LV found here is separated from the stack's LV by two or more slices without it")
+    located = []
+    for s in run:
+        loc = locs[s]
+        if loc is None:  # a bridged gap: both neighbours hold the LV
+            a, b = locs[s - 1], locs[s + 1]
+            ang = np.radians([a.rv_angle_deg, b.rv_angle_deg])
+            loc = replace(
+                a, centre_px=tuple((np.asarray(a.centre_px) + np.asarray(b.centre_px)) / 2.0),
+                epi_radius_px=(a.epi_radius_px + b.epi_radius_px) / 2.0,
+                cavity_radius_px=(a.cavity_radius_px + b.cavity_radius_px) / 2.0,
+                rv_angle_deg=float(np.degrees(np.arctan2(np.sin(ang).sum(), np.cos(ang).sum())) % 360.0),
+                score=0.0, method="between two slices holding the LV: their mean location")
+        located.append(loc)
+    return run, excluded, located
+
+
+def measure_slices(frames: np.ndarray, spacing: tuple[float, float], positions_mm: np.ndarray,
+                   slices: list[int], locations: list[LVLocation], ensemble: Ensemble,
+                   done: dict[int, SliceMeasure] | None = None) -> list[SliceMeasure]:
+    """The networks on each listed slice, cropped by the spec's rule at its location.
+
+    Args:
+        frames: (S, T, H, W) the frames to measure per slice (the resampled cycles in an
+            analysis; ED and ES for ACDC).
+        spacing: (row, col) pixel spacing, mm.
+        positions_mm: (S,) slice positions, mm.
+        slices, locations: from :func:`lv_slices`.
+        done: slices already measured (the analysis's mid slice), reused as they are.
+    """
+    from .pipeline import crop_by_rule, rule_crop_info
+
+    done = done or {}
+    mean_px = float(np.sqrt(spacing[0] * spacing[1]))
+    out = []
+    for s, loc in zip(slices, locations):
+        if s in done:
+            out.append(done[s])
+            continue
+        side = ensemble.spec.crop_side_from_radius(loc.epi_radius_px * mean_px)
+        cut = crop_by_rule(frames[s], spacing, loc.centre_px, side, loc.rv_angle_deg, ensemble)
+        out.append(SliceMeasure(s, float(positions_mm[s]), cut.prediction.mean, cut.prediction.spread.to_array(),
+                                rule_crop_info(cut, loc, ensemble.spec, rv_source="estimated")))
+    return out
+
+
+# ------------------------------------------------------------------------------------------ volumes
+
+
+def slice_spacing_mm(positions_mm: np.ndarray, slices: list[int]) -> float:
+    """Δ: the median distance between adjacent measured slices' positions, mm.
+
+    Raises:
+        InputError: fewer than two slices, or a spacing outside :data:`SLICE_SPACING_RANGE_MM`
+            (slices at one position, positions unknown).
+    """
+    if len(slices) < 2:
+        raise InputError("volumes need at least two slices")
+    pos = np.asarray(positions_mm, dtype=np.float64)[list(slices)]
+    gap = float(np.median(np.abs(np.diff(pos))))
+    lo, hi = SLICE_SPACING_RANGE_MM
+    if not (np.isfinite(gap) and lo <= gap <= hi):
+        raise InputError(f"the slices' positions are {gap:g} mm apart; volumes need a slice spacing of {lo:g} to "
+                         f"{hi:g} mm (are the slice positions known?)")
+    return gap
+
+
+def disc_volumes_ml(areas_mm2: np.ndarray, spacing_mm: float) -> np.ndarray:
+    """Disc summation: (S, T) areas, mm², and the slice spacing, mm -> (T,) volumes, mL."""
+    a = np.asarray(areas_mm2, dtype=np.float64)
+    return a.sum(axis=0) * float(spacing_mm) / 1000.0
+
+
+def body_surface_area_m2(height_cm: float, weight_kg: float) -> float:
+    """Mosteller's body surface area, m².
+
+    Raises:
+        InputError: a height or weight outside :data:`HEIGHT_RANGE_CM` / :data:`WEIGHT_RANGE_KG`.
+    """
+    for value, (lo, hi), what, unit in ((height_cm, HEIGHT_RANGE_CM, "height", "cm"),
+                                        (weight_kg, WEIGHT_RANGE_KG, "weight", "kg")):
+        if not (isinstance(value, (int, float)) and np.isfinite(value) and lo <= value <= hi):
+            raise InputError(f"the {what} must be between {lo:g} and {hi:g} {unit}; got {value!r}")
+    return float(np.sqrt(float(height_cm) * float(weight_kg) / 3600.0))
+
+
+def function_figures(volume_ml: np.ndarray, myo_volume_ml: np.ndarray, ed: int, es: int,
+                     bsa_m2: float | None = None) -> dict[str, Any]:
+    """EDV, ESV, SV (mL), EF (%), LV mass (g) at the given ED / ES frames, indexed by BSA if known."""
+    edv, esv = float(volume_ml[ed]), float(volume_ml[es])
+    out: dict[str, Any] = {
+        "edv_ml": edv, "esv_ml": esv, "sv_ml": edv - esv,
+        "ef_percent": float(100.0 * (edv - esv) / edv) if edv > 0 else float("nan"),
+        "lv_mass_g": float(myo_volume_ml[ed] * MYOCARDIUM_DENSITY_G_PER_ML),
+        "bsa_m2": bsa_m2,
+    }
+    if bsa_m2:
+        for key in ("edv_ml", "esv_ml", "sv_ml"):
+            out[key.replace("_ml", "i_ml_per_m2")] = out[key] / bsa_m2
+        out["lv_mass_index_g_per_m2"] = out["lv_mass_g"] / bsa_m2
+    return out
+
+
+# ------------------------------------------------------------------------------------------ AHA
+
+
+def base_first(ed_cavity_mm2: np.ndarray) -> bool:
+    """Whether the first of the LV slices (stack order) is the base: the ED cavity shrinks toward
+    the apex, so a straight-line fit of it against slice number falls from the base."""
+    a = np.asarray(ed_cavity_mm2, dtype=np.float64)
+    if a.size < 2:
+        return True
+    slope = np.polyfit(np.arange(a.size, dtype=np.float64), a, 1)[0]
+    return bool(slope <= 0)
+
+
+def aha_segments(rwt_ed: np.ndarray, rwt_es: np.ndarray, slices: list[int], ed_cavity_mm2: np.ndarray
+                 ) -> dict[str, Any]:
+    """The AHA 16-segment wall thickness and thickening.
+
+    Args:
+        rwt_ed, rwt_es: (S, 6) wall thickness of the six sectors (IS, I, IL, AL, A, AS) of each LV
+            slice at ED and ES, mm, in stack order.
+        slices: the slices' numbers in the stack.
+        ed_cavity_mm2: (S,) their ED cavity areas (to tell base from apex).
+
+    Returns:
+        ``segments``: 16 dicts (``number`` 1-16, ``level``, ``name``, ``ed_thickness_mm``,
+        ``es_thickness_mm``, ``thickening_percent``); ``levels``: level -> slice numbers;
+        ``base_first_in_stack``.
+
+    Raises:
+        InputError: fewer than :data:`MIN_LV_SLICES` slices.
+    """
+    ed, es = np.asarray(rwt_ed, dtype=np.float64), np.asarray(rwt_es, dtype=np.float64)
+    if ed.shape[0] < MIN_LV_SLICES:
+        raise InputError(f"the AHA segments need at least {MIN_LV_SLICES} slices holding the LV; got {ed.shape[0]}")
+    order = np.arange(ed.shape[0])
+    first_is_base = base_first(ed_cavity_mm2)
+    if not first_is_base:
+        order = order[::-1]
+    thirds = np.array_split(order, 3)
+    segments = []
+    number = 1
+    for level, rows in zip(LEVELS, thirds):
+        wt_ed, wt_es = ed[rows].mean(0), es[rows].mean(0)
+        if level == "apical":
+            wt_ed, wt_es, names = APICAL_WEIGHTS @ wt_ed, APICAL_WEIGHTS @ wt_es, APICAL_NAMES
+        else:
+            wt_ed, wt_es, names = wt_ed[list(RING_SECTORS)], wt_es[list(RING_SECTORS)], RING_NAMES
+        for name, a, b in zip(names, wt_ed, wt_es):
+            segments.append({"number": number, "level": level, "name": name, "ed_thickness_mm": float(a),
+                             "es_thickness_mm": float(b),
+                             "thickening_percent": float(100.0 * (b - a) / a) if a > 0 else float("nan")})
+            number += 1
+    levels = {level: [int(slices[i]) for i in rows] for level, rows in zip(LEVELS, thirds)}
+    return {"segments": segments, "levels": levels, "base_first_in_stack": first_is_base}
+
+
+# ------------------------------------------------------------------------------------------ together
+
+
+def combine(measured: list[SliceMeasure], excluded: dict[int, str], positions_mm: np.ndarray, *,
+            ed: int | None = None, es: int | None = None, phase_method: str = "poly",
+            to_source: Any = None, bsa_m2: float | None = None) -> WholeHeart:
+    """Volumes, function and AHA segments from the measured slices.
+
+    Args:
+        measured: :func:`measure_slices`' result (at least :data:`MIN_LV_SLICES`).
+        excluded: slice -> reason it was not measured.
+        positions_mm: (S,) every slice's position, mm.
+        ed, es: the frames of ED and ES when known (ACDC); default: from the volume curve by
+            the phase rule (``phase_method``).
+        to_source: maps (M, ...) cycle values to the source frames and cycle frames to source
+            frames (the analysis's resampling); None when the frames are the source frames.
+        bsa_m2: body surface area, for indexed values.
+
+    Raises:
+        InputError: fewer than :data:`MIN_LV_SLICES` LV slices, or no usable slice spacing.
+    """
+    slices = [m.index for m in measured]
+    if len(slices) < MIN_LV_SLICES:
+        raise InputError(f"volumes need at least {MIN_LV_SLICES} slices holding the LV; the localiser found it in "
+                         f"{len(slices)}")
+    gap = slice_spacing_mm(positions_mm, slices)
+    a1 = np.stack([m.indices.cavity_area_mm2 for m in measured])
+    a2 = np.stack([m.indices.myocardium_area_mm2 for m in measured])
+    vol, myo = disc_volumes_ml(a1, gap), disc_volumes_ml(a2, gap)
+    ph = None
+    if ed is None or es is None:
+        ph = phase_from_curve(vol, method=phase_method)
+        ed_c, es_c = ph.ed_frame, ph.es_frame
+    else:
+        ed_c, es_c = int(ed), int(es)
+    rwt = np.stack([m.indices.rwt_mm for m in measured])  # (S, T, 6)
+    aha = aha_segments(rwt[:, ed_c], rwt[:, es_c], slices, a1[:, ed_c])
+    if to_source is not None:
+        vol, myo = to_source.values(vol), to_source.values(myo)
+        ed_s, es_s = to_source.frame(ed_c), to_source.frame(es_c)
+    else:
+        ed_s, es_s = ed_c, es_c
+    func = function_figures(vol, myo, ed_s, es_s, bsa_m2)
+    method = {
+        "lv_slices": "the localiser's decision per slice (peak probability above its threshold), the longest run of "
+                     "consecutive slices (gaps of one slice bridged and measured at their neighbours' mean location)",
+        "volumes": f"disc summation (Simpson's rule): V = sum of the slices' cavity areas x {gap:.2f} mm, the median "
+                   "distance between adjacent slice positions",
+        "ed_es": ("the volume curve's highest and lowest frame, by the method's polynomial rule" if ph is not None
+                  else "given"),
+        "lv_mass": f"myocardial volume at ED x {MYOCARDIUM_DENSITY_G_PER_ML} g/mL",
+        "aha": "LV slices in thirds from base to apex (numpy.array_split; the base is the end with the larger ED "
+               "cavity); six sectors per basal and mid slice, the apical four by overlap of the six; oriented by the "
+               "RV direction, its insertions taken at +-60 degrees",
+        "bsa": "Mosteller: sqrt(height cm x weight kg / 3600)" if bsa_m2 else "not given (--height, --weight)",
+    }
+    warnings = []
+    if len(slices) < 6:
+        warnings.append(f"only {len(slices)} slices hold the LV: a base-to-apex stack usually has 8 or more, so the "
+                        "volumes may miss part of the ventricle")
+    return WholeHeart(slices=measured, lv_slices=slices, excluded=dict(excluded), slice_spacing_mm=gap,
+                      volume_ml=np.asarray(vol), myocardial_volume_ml=np.asarray(myo), ed_frame=int(ed_s),
+                      es_frame=int(es_s), phase_result=ph, function=func, aha=aha, method=method, warnings=warnings)
+
+
+def check_enough_slices(locs: list[LVLocation | None]) -> None:
+    """Refuse a stack with fewer than :data:`MIN_LV_SLICES` LV slices before any measurement.
+
+    Raises:
+        LocalisationError: with the count.
+    """
+    run = longest_lv_run(locs)
+    if len(run) < MIN_LV_SLICES:
+        raise LocalisationError(f"the whole heart needs at least {MIN_LV_SLICES} slices holding the LV; the "
+                                f"localiser found it in {len(run)} consecutive slice(s)")
+
+
+__all__ = [
+    "WholeHeart", "SliceMeasure", "lv_slices", "measure_slices", "combine", "disc_volumes_ml",
+    "slice_spacing_mm", "aha_segments", "body_surface_area_m2", "function_figures", "base_first",
+    "check_enough_slices", "APICAL_WEIGHTS", "MYOCARDIUM_DENSITY_G_PER_ML",
+]

@@ -1,0 +1,166 @@
+"""Crops with label maps, for the border network: every slice that holds the LV, cut by the spec.
+
+:func:`lvquant.datasets.builder.build_crops` gives the regression networks their truth (the 11
+indices of the ring slices). The border network (:mod:`lvquant.nets.segnet`) learns the label
+maps themselves, on every slice where the LV is labelled in some frame (basal slices open to the
+outflow tract, apical ones, and the basal slice at ES when the base has moved past it, which then
+holds no LV: the network learns to say so). Each slice is cut exactly as the builder cuts it
+(:func:`~lvquant.datasets.builder.slice_crop_geometry`: centre, spec's side, RV direction), and the
+labels turned the same way.
+
+Label maps per crop pixel: 0 background, 1 LV cavity (papillary muscles and trabeculations
+included), 2 LV myocardium: the class covering most of the pixel, from the labels sampled
+:data:`~lvquant.datasets.builder.LABEL_SUPERSAMPLE` times finer. Only label sets with a
+myocardium label are used (ACDC and label-map pairs).
+
+The file (``save_mask_crops``) is an ``.npz`` of ``images`` (N, F, P, P) float32 raw crops,
+``labels`` (N, F, P, P) uint8, ``pixel_mm`` (N,), ``subjects``, ``groups``, ``slices`` (N,), the
+spec and the sources' licences. ACDC crops are derived images: keep them outside the repository.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..analysis.convert import crop_rotated
+from ..analysis.spec import InputSpec
+from ..errors import InputError, ModelError, ReaderError
+from ..outputs import atomic_file
+from .builder import LABEL_SUPERSAMPLE, LabelledStack, mid_ring_slice, slice_crop_geometry, stack_rv_angle
+
+FORMAT = "lvquant-mask-crops/1"
+#: Label values of the maps.
+BACKGROUND, CAVITY, MYOCARDIUM = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class MaskSet:
+    """Crops and their label maps, one row per (patient, slice).
+
+    Attributes:
+        images: (N, F, P, P) float32 raw crops (intensity not normalised).
+        labels: (N, F, P, P) uint8: 0 background, 1 cavity, 2 myocardium.
+        pixel_mm: (N,) crop pixel size, mm.
+        subjects, sources, groups: per row.
+        slices: (N,) slice number in the patient's stack.
+        spec: the input spec the crops were cut with.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    pixel_mm: np.ndarray
+    subjects: tuple[str, ...]
+    sources: tuple[str, ...]
+    groups: tuple[str, ...]
+    slices: np.ndarray
+    spec: InputSpec
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    @classmethod
+    def concatenate(cls, parts: Sequence["MaskSet"]) -> "MaskSet":
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            raise InputError("no crops to join")
+        if any(p.spec != parts[0].spec or p.images.shape[1:] != parts[0].images.shape[1:] for p in parts):
+            raise InputError("crop sets cut with other specs or frame counts cannot be joined")
+        cat = lambda name: np.concatenate([getattr(p, name) for p in parts])  # noqa: E731
+        join = lambda name: tuple(v for p in parts for v in getattr(p, name))  # noqa: E731
+        return cls(cat("images"), cat("labels"), cat("pixel_mm"), join("subjects"), join("sources"), join("groups"),
+                   cat("slices"), parts[0].spec)
+
+
+def lv_label_slices(stack: LabelledStack) -> list[int]:
+    """Slices with an LV label (cavity or myocardium) in at least one frame."""
+    lv = stack.cavity | (stack.myocardium if stack.myocardium is not None else False)
+    return [int(s) for s in np.flatnonzero(lv.reshape(lv.shape[0], lv.shape[1], -1).any(-1).any(0))]
+
+
+def label_map(cavity: np.ndarray, myocardium: np.ndarray, k: int) -> np.ndarray:
+    """(F, P·k, P·k) fine bool masks -> (F, P, P) uint8 maps: the class covering most of each pixel."""
+    f, n = cavity.shape[0], cavity.shape[1] // k
+    def cover(m: np.ndarray) -> np.ndarray:
+        return m.reshape(f, n, k, n, k).mean(axis=(2, 4))
+    cav, myo = cover(cavity), cover(myocardium & ~cavity)
+    fractions = np.stack([1.0 - cav - myo, cav, myo])
+    return np.argmax(fractions, axis=0).astype(np.uint8)
+
+
+def build_mask_crops(stack: LabelledStack, spec: InputSpec) -> MaskSet:
+    """Crops and label maps of every LV slice of a labelled stack (see the module's docstring).
+
+    Raises:
+        InputError: no myocardium label, no labelled LV ring, or no RV direction.
+    """
+    if stack.myocardium is None:
+        raise InputError(f"{stack.source} {stack.subject}: the border network needs a myocardium label")
+    stack_angle = stack_rv_angle(stack, mid_ring_slice(stack))
+    p, k = spec.crop_pixels, LABEL_SUPERSAMPLE
+    chosen = lv_label_slices(stack)
+    images, labels, pixel = [], [], []
+    for s in chosen:
+        centre, side, angle = slice_crop_geometry(stack, s, spec, stack_angle)
+        sp = stack.spacing_mm
+        crop, pixel_mm = crop_rotated(stack.images[:, s], centre, sp, side, angle, p, spec.rv_angle_deg)
+
+        def turned(mask: np.ndarray) -> np.ndarray:
+            fine, _ = crop_rotated(mask.astype(np.float32), centre, sp, side, angle, p * k, spec.rv_angle_deg)
+            return fine >= 0.5
+
+        labels.append(label_map(turned(stack.cavity[:, s]), turned(stack.myocardium[:, s]), k))
+        images.append(crop)
+        pixel.append(pixel_mm)
+    n = len(chosen)
+    return MaskSet(np.stack(images).astype(np.float32), np.stack(labels), np.asarray(pixel, dtype=np.float64),
+                   (stack.subject,) * n, (stack.source,) * n, (stack.group,) * n, np.asarray(chosen), spec)
+
+
+def save_mask_crops(crops: MaskSet, path: str | os.PathLike, licences: dict[str, str]) -> Path:
+    """Write ``crops`` to ``path`` (all or nothing)."""
+    path = Path(path)
+    arrays = {"format": np.array(FORMAT), "images": crops.images, "labels": crops.labels, "pixel_mm": crops.pixel_mm,
+              "subjects": np.array(crops.subjects), "sources": np.array(crops.sources),
+              "groups": np.array(crops.groups), "slices": crops.slices,
+              "spec": np.array(json.dumps(crops.spec.to_dict())), "licences": np.array(json.dumps(licences))}
+    with atomic_file(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+    return path
+
+
+def read_mask_crops(path: str | os.PathLike) -> MaskSet:
+    """Read a file written by :func:`save_mask_crops`.
+
+    Raises:
+        ReaderError: not such a file, or its arrays do not fit together.
+    """
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if "format" not in z.files or str(z["format"]) != FORMAT:
+                raise ReaderError(f"{path} is not a mask crop file ({FORMAT})")
+            a = {k: z[k] for k in z.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise ReaderError(f"cannot read {path}: {exc}") from None
+    try:
+        crops = MaskSet(a["images"].astype(np.float32), a["labels"].astype(np.uint8), a["pixel_mm"].astype(np.float64),
+                        tuple(a["subjects"].tolist()), tuple(a["sources"].tolist()), tuple(a["groups"].tolist()),
+                        a["slices"].astype(np.int64), InputSpec.from_dict(json.loads(str(a["spec"]))))
+    except (KeyError, ValueError, ModelError) as exc:
+        raise ReaderError(f"{path}: not a complete mask crop file ({exc})") from None
+    n = len(crops.subjects)
+    if crops.images.shape != crops.labels.shape or crops.images.shape[0] != n or crops.pixel_mm.shape != (n,):
+        raise ReaderError(f"{path}: its arrays do not describe the same {n} rows")
+    return crops
+
+
+__all__ = ["MaskSet", "build_mask_crops", "save_mask_crops", "read_mask_crops", "lv_label_slices", "label_map",
+           "BACKGROUND", "CAVITY", "MYOCARDIUM", "FORMAT"]
