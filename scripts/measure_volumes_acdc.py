@@ -27,8 +27,12 @@ import numpy as np
 
 from lvquant.analysis.localise_learned import LearnedLocaliser
 from lvquant.analysis.predict import Ensemble
+from lvquant.analysis.borders import BorderModel
+from lvquant.analysis.convert import crop_rotated
 from lvquant.analysis.whole_heart import MYOCARDIUM_DENSITY_G_PER_ML, check_enough_slices, combine, lv_slices, \
     measure_slices
+from lvquant.datasets.builder import LABEL_SUPERSAMPLE
+from lvquant.datasets.masks import label_map
 from lvquant.datasets.acdc import read_acdc_pack, read_patients_csv
 from lvquant.datasets.collect import read_split
 from lvquant.errors import LocalisationError
@@ -47,7 +51,27 @@ def truth(stack, slice_mm: float) -> dict:
             "lv_slices_ed": [int(s) for s in np.flatnonzero(cav[0] > 0)]}
 
 
-def measure(stack, slice_mm: float, localiser: LearnedLocaliser, ensemble: Ensemble) -> dict:
+def truth_maps(stack, m, spec) -> np.ndarray:
+    """(2, P, P) the labels of slice ``m.index`` at ED and ES, cut by the analysis's crop of it."""
+    p, k = spec.crop_pixels, LABEL_SUPERSAMPLE
+    c = m.crop
+
+    def turned(mask):
+        fine, _ = crop_rotated(mask.astype(np.float32), c["centre_px"], stack.spacing_mm, c["side_mm"],
+                               c["rv_angle_deg"], p * k, spec.rv_angle_deg)
+        return fine >= 0.5
+
+    return label_map(turned(stack.cavity[:, m.index]), turned(stack.myocardium[:, m.index]), k)
+
+
+def dice(pred: np.ndarray, truth: np.ndarray, cls) -> float:
+    p, t = np.isin(pred, cls), np.isin(truth, cls)
+    total = p.sum() + t.sum()
+    return float(2 * (p & t).sum() / total) if total else float("nan")
+
+
+def measure(stack, slice_mm: float, localiser: LearnedLocaliser, ensemble: Ensemble,
+            borders: BorderModel | None = None) -> dict:
     frames = np.transpose(stack.images, (1, 0, 2, 3))  # (S, 2, H, W)
     positions = np.arange(frames.shape[0]) * slice_mm
     row = {"patient": stack.subject, "group": stack.group, "truth": truth(stack, slice_mm)}
@@ -59,14 +83,21 @@ def measure(stack, slice_mm: float, localiser: LearnedLocaliser, ensemble: Ensem
         return row
     slices, excluded, located = lv_slices(locs)
     measured = measure_slices(frames, stack.spacing_mm, positions, slices, located, ensemble)
-    heart = combine(measured, excluded, positions, ed=0, es=1)
+    heart = combine(measured, excluded, positions, ed=0, es=1, borders=borders)
     row["pred"] = {k: heart.function[k] for k in ("edv_ml", "esv_ml", "ef_percent", "lv_mass_g")}
     row["pred"]["lv_slices"] = slices
+    if borders is not None:
+        row["masks"] = {k: heart.function["from_masks"][k] for k in ("edv_ml", "esv_ml", "ef_percent", "lv_mass_g")}
+        row["masks"]["lv_slices"] = slices
+        pred = np.stack([m.labels for m in heart.slices], axis=1)  # (2, S, P, P)
+        true = np.stack([truth_maps(stack, m, ensemble.spec) for m in heart.slices], axis=1)
+        row["dice"] = {f"{what}_{ph}": dice(pred[f], true[f], cls) for f, ph in ((0, "ed"), (1, "es"))
+                       for what, cls in (("cavity", [1]), ("myocardium", [2]))}
     return row
 
 
-def summary(rows: list[dict]) -> dict:
-    ok = [r for r in rows if "pred" in r]
+def summary(rows: list[dict], which: str = "pred") -> dict:
+    ok = [dict(r, pred=r[which]) for r in rows if which in r]
     out = {"patients": len(rows), "measured": len(ok)}
     if not ok:
         return out
@@ -83,6 +114,9 @@ def summary(rows: list[dict]) -> dict:
     missed = [len(set(r["truth"]["lv_slices_ed"]) - set(r["pred"]["lv_slices"])) for r in ok]
     out["slices_found_not_labelled"] = int(sum(extra))
     out["slices_labelled_not_found"] = int(sum(missed))
+    if which == "masks":
+        for key in ok[0]["dice"]:
+            out[f"dice_{key}"] = float(np.mean([r["dice"][key] for r in ok]))
     groups = sorted({r["group"] for r in ok})
     out["by_group"] = {}
     for g in groups:
@@ -106,9 +140,16 @@ def main() -> int:
     ap.add_argument("--localiser", type=Path, default=None, help="localiser.json (default: the shipped one)")
     ap.add_argument("--cv", action="store_true",
                     help="each patient measured by the network whose training folds did not hold it")
+    ap.add_argument("--borders", type=Path, default=None,
+                    help="borders.json of a border network: also the figures from its masks, and their Dice")
+    ap.add_argument("--every-fifth", action="store_true",
+                    help="only every fifth patient by name (the localiser's and border network's validation patients)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     patients = read_split(args.split, args.part)["acdc"]
+    if args.every_fifth:
+        patients = patients[::5]
+    borders = BorderModel.load(args.borders) if args.borders else None
     table = read_patients_csv(args.acdc)
     ens = Ensemble.load(args.models)
     loc = LearnedLocaliser.load(args.localiser)
@@ -124,7 +165,7 @@ def main() -> int:
                 print(f"{p}: not among the ensemble's training patients; --cv needs them", file=sys.stderr)
                 return 2
             model = by_fold[int(folds[key])]
-        row = measure(stack, float(table[p]["slice_spacing_mm"]), loc, model)
+        row = measure(stack, float(table[p]["slice_spacing_mm"]), loc, model, borders)
         rows.append(row)
         if not args.json:
             if "pred" in row:
@@ -135,7 +176,9 @@ def main() -> int:
                       f"{q['lv_slices'][-1]} ({t['lv_slices_ed'][0]}-{t['lv_slices_ed'][-1]})", flush=True)
             else:
                 print(f"{p}: {row['error']}", flush=True)
-    s = summary(rows)
+    s = {"regressed": summary(rows)}
+    if borders is not None:
+        s["masks"] = summary(rows, "masks")
     print(json.dumps({"summary": s, "patients": rows} if args.json else s, indent=1))
     return 0
 

@@ -39,6 +39,19 @@ def summary_text(result: dict[str, Any]) -> str:
         + ", ".join(f"{s} {d['wall_thickening_percent'][s]:.0f} %" for s in SEGMENTS),
         "timings: " + ", ".join(f"{k} {v:.0f} ms" for k, v in result["timings_ms"].items()),
     ]
+    heart = result.get("whole_heart")
+    if heart is not None:
+        f = heart["function"]
+        lines.insert(-1, f"whole heart ({len(heart['lv_slices'])} slices, {heart['slice_spacing_mm']:.1f} mm apart; "
+                         f"ED frame {heart['ed_frame']}, ES frame {heart['es_frame']}): EDV {f['edv_ml']:.0f} mL, "
+                         f"ESV {f['esv_ml']:.0f} mL, SV {f['sv_ml']:.0f} mL, EF {f['ef_percent']:.0f} %, "
+                         f"LV mass {f['lv_mass_g']:.0f} g"
+                         + (f"; indexed (BSA {f['bsa_m2']:.2f} m2): EDVi {f['edvi_ml_per_m2']:.0f} mL/m2, "
+                            f"mass index {f['lv_mass_index_g_per_m2']:.0f} g/m2" if f.get("bsa_m2") else ""))
+    b = result.get("borders")
+    if b is not None:
+        lines.insert(-1, f"borders: {b['n_flagged']} of {len(b['frames'])} cycle frames flagged (masks and regressed "
+                         f"areas more than {100 * b['tolerance']:.0f} % apart)")
     lines += [f"warning: {w}" for w in result["warnings"]]
     return "\n".join(lines) + "\n"
 
@@ -69,21 +82,43 @@ def _is_lvquan(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in (".mat", ".npz")
 
 
-def _load_models(models: str | None, localiser: str | None = "learned"):
-    """The ensemble, the localiser (None when not needed: LVQuan crops) and how long loading took (ms)."""
+def load_border_model(models: str | None, ensemble: Any) -> tuple[Any, str | None]:
+    """The border network that goes with ``ensemble``: ``borders.json`` of the model folder, else the
+    shipped one if its input spec is the ensemble's; (None, why) when there is none.
+
+    Raises:
+        ModelError: a border network's files are there but cannot be loaded.
+    """
+    from .analysis.borders import DEFAULT_BORDERS, BorderModel
+
+    own = Path(models) / "borders.json" if models is not None else DEFAULT_BORDERS
+    path = own if own.exists() else DEFAULT_BORDERS
+    if not path.exists():
+        return None, "no border network is installed: no borders drawn"
+    model = BorderModel.load(path)
+    if model.spec != ensemble.spec:
+        return None, "the border network was trained on crops of another input spec than these networks': no borders drawn"
+    return model, None
+
+
+def _load_models(models: str | None, localiser: str | None = "learned", borders: bool = True):
+    """The ensemble, the localiser (None when not needed: LVQuan crops), the border network (or None),
+    a note when it is missing, and how long loading took (ms)."""
     from .analysis.localise_learned import load_localiser
     from .analysis.predict import Ensemble
 
     t0 = time.perf_counter()
     ensemble = Ensemble.load(models)
     finder = load_localiser(localiser) if localiser is not None else None
-    return ensemble, finder, (time.perf_counter() - t0) * 1000
+    border_model, note = load_border_model(models, ensemble) if borders else (None, None)
+    return ensemble, finder, border_model, note, (time.perf_counter() - t0) * 1000
 
 
 def analyze_path(path: str, *, out: str | None, slice_index: int | None, series_uid: str | None,
                  spacing_mm: tuple[float, float] | None, rv_angle_deg: float | None, models: str | None,
                  phase_method: str, figures: bool, as_json: bool, localiser: str = "learned",
-                 progress: Callable[[int], Any] | None = None) -> str:
+                 progress: Callable[[int], Any] | None = None, whole_heart: bool = False,
+                 height_cm: float | None = None, weight_kg: float | None = None, borders: bool = True) -> str:
     """Analyse ``path`` and write reports; returns what to print.
 
     Raises:
@@ -94,24 +129,27 @@ def analyze_path(path: str, *, out: str | None, slice_index: int | None, series_
     from .report import check_report_folder
 
     p = Path(path)
+    bsa = _bsa(height_cm, weight_kg, whole_heart)
+    if whole_heart and _is_lvquan(p):
+        raise InputError("--whole-heart needs a short-axis stack (DICOM or NIfTI); LVQuan files hold one slice")
     if out is not None:  # fail before any work, and create nothing yet
         check_lvquan_folder(out) if _is_lvquan(p) else check_report_folder(out)
     # The models load in the background while the input is read: ONNX Runtime builds its
     # session without holding the interpreter lock, so the two overlap on a second core.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lvquant-models") as pool:
-        loading = pool.submit(_load_models, models, None if _is_lvquan(p) else localiser)
+        loading = pool.submit(_load_models, models, None if _is_lvquan(p) else localiser, borders)
         from .analysis.pipeline import analyze_cine, analyze_crops
         from .report import result_dict, write_report
 
         if _is_lvquan(p):
-            ensemble, _, models_ms = loading.result()
+            ensemble, _, border_model, border_note, models_ms = loading.result()
         else:
             t_read = time.perf_counter()
             from .io import read_cine
 
             cine = read_cine(p, series_uid=series_uid, spacing_mm=spacing_mm)
             read_ms = (time.perf_counter() - t_read) * 1000
-            ensemble, finder, models_ms = loading.result()
+            ensemble, finder, border_model, border_note, models_ms = loading.result()
     if _is_lvquan(p):
         if slice_index is not None or series_uid is not None or rv_angle_deg is not None:
             raise InputError("--slice, --series and --rv-angle do not apply to LVQuan files (crops are already "
@@ -127,7 +165,7 @@ def analyze_path(path: str, *, out: str | None, slice_index: int | None, series_
             staged = None if out is None else stack.enter_context(staged_folder(out, replace=_holds_only_subjects))
             for s in range(ds.images.shape[0]):
                 a = analyze_crops(ds.images[s], float(ds.pixel_size_mm[s]), ensemble=ensemble,
-                                  phase_method=phase_method,
+                                  phase_method=phase_method, borders=border_model,
                                   source={"format": "lvquan", "subject": s, "n_subjects": int(ds.images.shape[0])})
                 a.timings_ms = {"read": read_ms / ds.images.shape[0], **a.timings_ms}
                 if staged is not None:
@@ -145,10 +183,11 @@ def analyze_path(path: str, *, out: str | None, slice_index: int | None, series_
         return text
 
     a = analyze_cine(cine, slice_index=slice_index, rv_angle_deg=rv_angle_deg, ensemble=ensemble,
-                     phase_method=phase_method, localiser=finder)
+                     phase_method=phase_method, localiser=finder, whole_heart=whole_heart, bsa_m2=bsa,
+                     borders=border_model)
     timings = {k: v for k, v in a.timings_ms.items() if k != "load models"}  # given: loaded above
     a.timings_ms = {"read": read_ms, "load models (beside read)": models_ms, **timings}
-    a.warnings = list(cine.source.extra.get("warnings", [])) + a.warnings
+    a.warnings = list(cine.source.extra.get("warnings", [])) + a.warnings + ([border_note] if border_note else [])
     written = write_report(a, out, figures=figures) if out is not None else []
     result = result_dict(a)
     if as_json:
@@ -159,6 +198,19 @@ def analyze_path(path: str, *, out: str | None, slice_index: int | None, series_
     if written:
         text += f"wrote {', '.join(w.name for w in written)} to {out}\n"
     return text
+
+
+def _bsa(height_cm: float | None, weight_kg: float | None, whole_heart: bool) -> float | None:
+    """Body surface area from --height and --weight (both or neither, with --whole-heart)."""
+    from .analysis.whole_heart import body_surface_area_m2
+
+    if height_cm is None and weight_kg is None:
+        return None
+    if height_cm is None or weight_kg is None:
+        raise InputError("--height and --weight go together (body surface area needs both)")
+    if not whole_heart:
+        raise InputError("--height and --weight index the volumes and mass of --whole-heart; add --whole-heart")
+    return body_surface_area_m2(height_cm, weight_kg)
 
 
 def run_demo(out: str, *, figures: bool = True) -> str:

@@ -300,6 +300,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             spacing_mm=_parse_spacing(args.spacing), rv_angle_deg=args.rv_angle, models=args.models,
             phase_method=args.phase_method, figures=not args.no_figures, as_json=args.json,
             localiser=args.localiser, progress=bar.update if bar is not None else None,
+            whole_heart=args.whole_heart, height_cm=args.height, weight_kg=args.weight, borders=not args.no_borders,
         )
     finally:
         if bar is not None:
@@ -503,7 +504,13 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--phase-method", choices=("poly", "argmax"), default="poly", help="phase rule (default poly)")
     an.add_argument("--localiser", choices=("learned", "classic"), default="learned",
                     help="what finds the LV: the shipped network (default) or the hand-made localiser")
-    an.add_argument("--no-figures", action="store_true", help="write only result.json and result.csv")
+    an.add_argument("--whole-heart", action="store_true",
+                    help="also measure every slice holding the LV: EDV, ESV, SV, EF, LV mass, AHA 16 segments")
+    an.add_argument("--height", type=float, metavar="CM", help="body height, to index volumes and mass (with --weight)")
+    an.add_argument("--weight", type=float, metavar="KG", help="body weight, to index volumes and mass (with --height)")
+    an.add_argument("--no-borders", action="store_true", help="do not run the border network (no borders, no QC flag)")
+    an.add_argument("--no-figures", action="store_true", help="write only result.json and result.csv (and, with "
+                    "--whole-heart, volumes.csv and segments.csv)")
     an.add_argument("--json", action="store_true", help="print result.json instead of the summary")
     an.add_argument("--quiet", action="store_true", help="no progress bar")
     an.set_defaults(func=_cmd_analyze)

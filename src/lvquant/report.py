@@ -21,12 +21,15 @@ from . import __version__
 from .errors import OutputError
 from .indices import INDEX_NAMES, SEGMENTS, Indices
 from .outputs import check_can_create, write_folder_atomic
+from .analysis.borders import border_polygons
 from .analysis.pipeline import Analysis
 from .raster import Canvas, LineChart, hex_color
+from .report_heart import borders_dict, bullseye_png, heart_dict, heart_html, segment_rows, volume_png, volume_rows
 from .tables import INDEX_COLUMNS, index_rows, to_csv, to_json
 
-#: Files a report consists of.
-REPORT_FILES = ("result.json", "result.csv", "curve.png", "overlay.png", "report.html")
+#: Files a report consists of (the whole heart adds volumes.csv, segments.csv, volume.png, bullseye.png).
+REPORT_FILES = ("result.json", "result.csv", "curve.png", "overlay.png", "report.html",
+                "volumes.csv", "segments.csv", "volume.png", "bullseye.png")
 #: Version of the result.json layout.
 RESULT_VERSION = 1
 
@@ -78,6 +81,8 @@ def result_dict(a: Analysis) -> dict[str, Any]:
         "timings_ms": {k: round(float(v), 2) for k, v in a.timings_ms.items()},
         "warnings": list(a.warnings),
         "source": a.source,
+        **({"borders": borders_dict(a)} if a.borders is not None else {}),
+        **({"whole_heart": heart_dict(a.whole_heart, a.times_ms)} if a.whole_heart is not None else {}),
     }
 
 
@@ -132,9 +137,10 @@ def curve_png(a: Analysis) -> bytes:
 def overlay_png(a: Analysis) -> bytes:
     """The crop at ED and ES with the six sectors and their wall thickness (700×380 PNG).
 
-    The network regresses numbers, not contours: the circles drawn are the
-    discs with the predicted cavity and epicardial areas, centred on the crop
-    centre, a visual guide to the scale — not a segmentation.
+    With the border network (``a.borders``) the lines are its borders of the cavity (red) and
+    the epicardium (blue). Without it the regression networks draw nothing: the circles are
+    then the discs with the predicted cavity and epicardial areas, centred on the crop centre,
+    a visual guide to the scale — not a segmentation.
     """
     canvas = Canvas(700, 380)
     n = a.crops.shape[-1]
@@ -143,8 +149,10 @@ def overlay_png(a: Analysis) -> bytes:
     pix = float(a.crop["pixel_mm"])
     m = a.phase_result
     yellow, label_box = (255, 230, 0, 255), (0, 0, 0, 150)
-    canvas.text(350, 4, "crops seen by the networks (RV on the left); wall thickness per segment in mm; "
-                "circles: discs of the predicted areas (a guide, not a contour)", size=9, anchor="ma")
+    lines = ("red, blue: the border network's cavity and epicardial borders" if a.borders is not None else
+             "circles: discs of the predicted areas (a guide, not a contour)")
+    canvas.text(350, 4, f"crops seen by the networks (RV on the left); regressed wall thickness per segment in mm; "
+                f"{lines}", size=9, anchor="ma")
     for i, (name, t_src, t_cyc) in enumerate((("ED", a.ed_frame, m.ed_frame), ("ES", a.es_frame, m.es_frame))):
         x0 = 7.0 + i * (panel + gap)
         canvas.paste_gray(a.crops[t_cyc], x0, top, panel)
@@ -152,8 +160,19 @@ def overlay_png(a: Analysis) -> bytes:
         cx, cy = x0 + panel / 2, top + panel / 2
         r_endo = np.sqrt(f.cavity_area_mm2 / np.pi) / pix * scale
         r_epi = np.sqrt((f.cavity_area_mm2 + f.myocardium_area_mm2) / np.pi) / pix * scale
-        canvas.circle(cx, cy, r_endo, outline=hex_color("#ff6b6b"), width=1.2)
-        canvas.circle(cx, cy, r_epi, outline=hex_color("#6bb5ff"), width=1.2)
+        if a.borders is not None:
+            polys = border_polygons(a.borders.labels[t_cyc])
+            for which, colour in (("cavity", "#ff6b6b"), ("epicardium", "#6bb5ff")):
+                poly = polys[which]
+                if poly is not None:  # crop pixel (i, j) has its centre at ((j + 0.5), (i + 0.5)) * scale
+                    xy = np.stack([x0 + (poly[:, 1] + 0.5) * scale, top + (poly[:, 0] + 0.5) * scale], axis=1)
+                    canvas.polyline(np.vstack([xy, xy[:1]]), hex_color(colour), 1.4)
+            if a.borders.agreement.flagged[t_cyc]:
+                canvas.text(x0 + 6, top + panel - 6, "flagged: borders and regression differ", size=10,
+                            color=(255, 80, 80, 255), anchor="ld", box=label_box)
+        else:
+            canvas.circle(cx, cy, r_endo, outline=hex_color("#ff6b6b"), width=1.2)
+            canvas.circle(cx, cy, r_epi, outline=hex_color("#6bb5ff"), width=1.2)
         for boundary in (30, 90, 150, 210, 270, 330):
             b = np.deg2rad(boundary)
             u = np.array([np.sin(b), -np.cos(b)])
@@ -175,7 +194,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def report_html(a: Analysis, curve: bytes, overlay: bytes) -> str:
+def report_html(a: Analysis, curve: bytes, overlay: bytes, heart: str = "") -> str:
     """A self-contained HTML page (figures embedded) of the analysis."""
     d = a.derived
     summary = [
@@ -221,6 +240,7 @@ th {{ background: #f2f2f2; }} td:first-child {{ text-align: left; }}
 <h2>Regional wall thickness (mm) and systolic thickening</h2>
 {_table(["segment", "ED", "ES", "thickening %"], thick)}
 <img alt="ED and ES crops with sectors" src="data:image/png;base64,{b64o}">
+{heart}
 <h2>Every frame</h2>
 <p class="note">Mean of the ensemble; ± the spread (standard deviation) across its networks.</p>
 {_table(["frame", "time ms", "phase", "A1 mm²", "A2 mm²", *INDEX_NAMES[2:]], frames)}
@@ -237,16 +257,26 @@ ED = highest, ES = lowest frame of the fitted cavity-area curve.</li>
 """
 
 
+def _tables(a: Analysis) -> dict[str, bytes]:
+    out = {"result.json": to_json(result_dict(a)).encode("utf-8"), "result.csv": to_csv(result_rows(a)).encode("utf-8")}
+    if a.whole_heart is not None:
+        out["volumes.csv"] = to_csv(volume_rows(a.whole_heart, a.times_ms)).encode("utf-8")
+        out["segments.csv"] = to_csv(segment_rows(a.whole_heart)).encode("utf-8")
+    return out
+
+
 def render_report(a: Analysis) -> dict[str, bytes]:
     """Every report file's content, in memory (name -> bytes)."""
     curve, overlay = curve_png(a), overlay_png(a)
-    return {
-        "result.json": to_json(result_dict(a)).encode("utf-8"),
-        "result.csv": to_csv(result_rows(a)).encode("utf-8"),
-        "curve.png": curve,
-        "overlay.png": overlay,
-        "report.html": report_html(a, curve, overlay).encode("utf-8"),
-    }
+    out = _tables(a)
+    heart = ""
+    if a.whole_heart is not None:
+        out["volume.png"] = volume_png(a.whole_heart, a.times_ms)
+        out["bullseye.png"] = bullseye_png(a.whole_heart)
+        heart = heart_html(a.whole_heart, out["volume.png"], out["bullseye.png"])
+    out.update({"curve.png": curve, "overlay.png": overlay,
+                "report.html": report_html(a, curve, overlay, heart).encode("utf-8")})
+    return out
 
 
 def holds_only_a_report(folder: Path) -> bool:
@@ -275,10 +305,7 @@ def write_report(a: Analysis, out_dir: str | os.PathLike, *, figures: bool = Tru
     Raises:
         OutputError: the folder holds other files, or cannot be written.
     """
-    contents = render_report(a) if figures else {
-        "result.json": to_json(result_dict(a)).encode("utf-8"),
-        "result.csv": to_csv(result_rows(a)).encode("utf-8"),
-    }
+    contents = render_report(a) if figures else _tables(a)
     folder = Path(out_dir)
     check_report_folder(folder)
     write_folder_atomic(folder, contents, replace=holds_only_a_report)

@@ -166,6 +166,20 @@ def crop_rotated(frames: np.ndarray, centre_px, spacing_mm, side_mm: float, angl
     return sample_antialiased(a, rows, cols, (p / spacing[0], p / spacing[1])), p
 
 
+def crop_to_image_px(points: np.ndarray, centre_px, spacing_mm, side_mm: float, angle_deg: float, size: int,
+                     target_deg: float = 270.0) -> np.ndarray:
+    """Crop pixel coordinates (N, 2) ``(row, col)`` -> the input image's pixel coordinates: the mapping
+    :func:`crop_rotated` samples with (its Notes), for drawing crop-space borders on the source image."""
+    spacing = check_pixel_spacing(spacing_mm, error=LocalisationError)
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    p = float(side_mm) / int(size)
+    beta = np.deg2rad(float(angle_deg) - float(target_deg))
+    cb, sb = np.cos(beta), np.sin(beta)
+    u, v = (pts[:, 0] - (size - 1) / 2.0) * p, (pts[:, 1] - (size - 1) / 2.0) * p
+    centre = np.asarray(centre_px, dtype=np.float64).ravel()
+    return np.stack([centre[0] + (u * cb + v * sb) / spacing[0], centre[1] + (v * cb - u * sb) / spacing[1]], axis=1)
+
+
 def convert_frames(frames: np.ndarray, spacing_mm, centre_px, side_mm: float, rv_angle_deg: float,
                    spec: InputSpec) -> tuple[np.ndarray, float]:
     """The model's input: crops cut, turned and normalised as ``spec`` says.

@@ -50,8 +50,9 @@ from .extract import Cycle, check_cycle_length, resample_cycle
 from .localise import ClassicLocaliser, LVLocation
 from .localise_learned import LearnedLocaliser, load_localiser
 from .phase import PhaseResult, phase_from_curve
+from .borders import AGREEMENT_TOLERANCE, BorderModel, Borders, check_same_spec, draw_borders
 from .predict import Ensemble
-from .whole_heart import SliceMeasure, WholeHeart, check_enough_slices, combine, lv_slices, measure_slices
+from .whole_heart import MIN_LV_SLICES, SliceMeasure, WholeHeart, check_enough_slices, combine, lv_slices, measure_slices
 
 #: Relative change of the crop side above which the crop is redone after the first prediction.
 RECROP_TOLERANCE = 0.05
@@ -84,6 +85,8 @@ class Analysis:
         source: non-identifying description of the input.
         whole_heart: every LV slice, volumes, EF, mass and AHA segments, when asked for
             (:class:`~lvquant.analysis.whole_heart.WholeHeart`), else None.
+        borders: the border network's masks of the analysed slice's cycle, the indices measured
+            on them and the agreement flags (:class:`~lvquant.analysis.borders.Borders`), or None.
     """
 
     indices: Indices
@@ -104,6 +107,7 @@ class Analysis:
     warnings: list[str] = field(default_factory=list)
     source: dict[str, Any] = field(default_factory=dict)
     whole_heart: WholeHeart | None = None
+    borders: Borders | None = None
 
     @property
     def n_frames(self) -> int:
@@ -256,7 +260,7 @@ def _ed_epicardial_area(mean: Indices) -> float:
 def analyze_cine(cine: Cine, *, slice_index: int | None = None, rv_angle_deg: float | None = None,
                  ensemble: Ensemble | None = None, phase_method: str = "poly",
                  localiser: LearnedLocaliser | ClassicLocaliser | None = None, whole_heart: bool = False,
-                 bsa_m2: float | None = None) -> Analysis:
+                 bsa_m2: float | None = None, borders: BorderModel | None = None) -> Analysis:
     """Measure the LV on every frame of one slice of a full field-of-view cine (and, with
     ``whole_heart``, on every slice holding the LV: volumes, EF, mass, AHA segments).
 
@@ -273,6 +277,9 @@ def analyze_cine(cine: Cine, *, slice_index: int | None = None, rv_angle_deg: fl
             :func:`~lvquant.analysis.localise_learned.load_localiser`).
         whole_heart: also measure every LV slice (:mod:`lvquant.analysis.whole_heart`).
         bsa_m2: body surface area for indexed volumes (:func:`~.whole_heart.body_surface_area_m2`).
+        borders: the border network (:mod:`lvquant.analysis.borders`): draws the cavity and
+            myocardium on the crops and flags frames where its masks and the regressed areas
+            disagree; None: no borders.
 
     Raises:
         InputError: bad slice index, fewer than 10 frames, bad RV angle.
@@ -294,6 +301,11 @@ def analyze_cine(cine: Cine, *, slice_index: int | None = None, rv_angle_deg: fl
     spec = ensemble.spec
     n_frames = spec.frames_per_cycle
     localiser = localiser if localiser is not None else load_localiser()
+    if whole_heart and s_count < MIN_LV_SLICES:
+        raise InputError(f"the whole heart needs a short-axis stack of at least {MIN_LV_SLICES} slices; this cine has "
+                         f"{s_count}")
+    if borders is not None:
+        check_same_spec(borders, spec)
     clock.lap("load models")
     if s_count > 1:
         # The whole stack is searched even when the slice is given: its consensus
@@ -334,10 +346,14 @@ def analyze_cine(cine: Cine, *, slice_index: int | None = None, rv_angle_deg: fl
     derived = derived_measures(mean, ed, es)
     clock.lap("phase")
     crop = rule_crop_info(cut, location, spec, rv_source="given" if rv_given else "estimated")
+    drawn = None
+    if borders is not None:
+        drawn = draw_borders(borders, cut.crops, cut.pixel_mm, cut.prediction.mean)
+        warnings += _border_warnings(drawn, ph)
+        clock.lap("borders")
     heart = None
     if whole_heart:
-        heart = _whole_heart(cine, found if s_count > 1 else [location], k, cycle, cut, crop, ensemble, n_frames,
-                             phase_method, bsa_m2)
+        heart = _whole_heart(cine, found, k, cycle, cut, crop, ensemble, n_frames, phase_method, bsa_m2, borders)
         check_measurable(Indices.from_array(np.concatenate([m.indices.to_array() for m in heart.slices])))
         warnings += heart.warnings
         clock.lap("whole heart")
@@ -347,7 +363,7 @@ def analyze_cine(cine: Cine, *, slice_index: int | None = None, rv_angle_deg: fl
         times_ms=np.asarray(cine.frame_times_ms[k], dtype=np.float64), cycle_indices=cut.prediction.mean,
         cycle_positions=cycle.positions, phase_result=ph, crops=cut.crops, slice=sl, crop=crop,
         derived=derived, model=ensemble.identity, timings_ms=clock.timings, warnings=warnings,
-        source=_source(cine), whole_heart=heart,
+        source=_source(cine), whole_heart=heart, borders=drawn,
     )
 
 
@@ -370,9 +386,22 @@ def rule_crop_info(cut: RuleCrop, location: LVLocation, spec: Any, *, rv_source:
     }
 
 
+def _border_warnings(drawn: Borders, ph: PhaseResult) -> list[str]:
+    """Say when the border network and the regression part at ED or ES, or in many frames."""
+    flagged = drawn.agreement.flagged
+    at = [name for name, t in (("ED", ph.ed_frame), ("ES", ph.es_frame)) if flagged[t]]
+    out = []
+    if at or flagged.mean() > 0.25:
+        where = f" at {' and '.join(at)}" if at else ""
+        out.append(f"the border network's masks and the regressed areas differ by more than "
+                   f"{100 * AGREEMENT_TOLERANCE:.0f} %{where} ({int(flagged.sum())} of {flagged.size} frames): check the "
+                   "borders on the overlay")
+    return out
+
+
 def _whole_heart(cine: Cine, locs: list[LVLocation | None], k: int, cycle: Cycle, cut: RuleCrop,
                  crop: dict[str, Any], ensemble: Ensemble, n_frames: int, phase_method: str,
-                 bsa_m2: float | None) -> WholeHeart:
+                 bsa_m2: float | None, borders: BorderModel | None) -> WholeHeart:
     """Every LV slice's cycle measured as the analysed slice's was (that one reused), then volumes."""
     check_enough_slices(locs)
     slices, excluded, located = lv_slices(locs)
@@ -380,22 +409,22 @@ def _whole_heart(cine: Cine, locs: list[LVLocation | None], k: int, cycle: Cycle
     done = {}
     if k in slices:
         done[k] = SliceMeasure(k, float(cine.slice_positions_mm[k]), cut.prediction.mean,
-                               cut.prediction.spread.to_array(), crop)
+                               cut.prediction.spread.to_array(), crop, cut.crops)
     measured = measure_slices(cycles, cine.spacing_mm, cine.slice_positions_mm, slices, located, ensemble, done)
     return combine(measured, excluded, cine.slice_positions_mm, phase_method=phase_method,
-                   to_source=cycle if cycle.resampled else None, bsa_m2=bsa_m2)
+                   to_source=cycle if cycle.resampled else None, bsa_m2=bsa_m2, borders=borders)
 
 
 def analyze_crops(raw_crops: np.ndarray, pixel_mm: float, *, ensemble: Ensemble | None = None,
                   phase_method: str = "poly", times_ms: np.ndarray | None = None,
-                  source: dict[str, Any] | None = None) -> Analysis:
+                  source: dict[str, Any] | None = None, borders: BorderModel | None = None) -> Analysis:
     """Measure LV-centred crops already in the LVQuan layout (e.g. one subject of an LVQuan .mat file).
 
     Args:
         raw_crops: (T, S, S) crops cut as the ensemble's input spec says (LVQuan: 80 × 80,
             RV on the left), any intensity scale.
         pixel_mm: crop pixel size in mm (``pix_spa × ratio_resize_inverse``).
-        ensemble, phase_method: as :func:`analyze_cine`.
+        ensemble, phase_method, borders: as :func:`analyze_cine`.
         times_ms: (T,) frame times (default: frame numbers).
         source: description of the input for the report.
     """
@@ -418,12 +447,19 @@ def analyze_crops(raw_crops: np.ndarray, pixel_mm: float, *, ensemble: Ensemble 
     crop = {"pixel_mm": float(pixel_mm), "side_mm": float(pixel_mm * spec.crop_pixels), "size_px": spec.crop_pixels,
             "rv_angle_deg": spec.rv_angle_deg, "rv_angle_source": "given by the crop layout", "rotation_deg": 0.0,
             "passes": 1}
+    warnings = _uncertainty_warnings(pred.mean, pred.spread)
+    drawn = None
+    if borders is not None:
+        check_same_spec(borders, spec)
+        drawn = draw_borders(borders, crops, float(pixel_mm), pred.mean)
+        warnings += _border_warnings(drawn, ph)
+        clock.lap("borders")
     return Analysis(
         indices=mean, spread=np.asarray(spread), phase=labels, ed_frame=ed, es_frame=es,
         times_ms=cycle.source_times_ms, cycle_indices=pred.mean, cycle_positions=cycle.positions,
         phase_result=ph, crops=crops, slice={"index": 0, "position_mm": None, "n_slices": 1, "chosen": "LVQuan crop"},
         crop=crop, derived=derived, model=ensemble.identity, timings_ms=clock.timings,
-        warnings=_uncertainty_warnings(pred.mean, pred.spread), source=source or {"format": "crops"},
+        warnings=warnings, source=source or {"format": "crops"}, borders=drawn,
     )
 
 

@@ -82,6 +82,10 @@ class SliceMeasure:
             cycle in an analysis), mm / mm².
         spread: (T, 11) ensemble standard deviation.
         crop: centre (row, col) px, side mm, pixel mm, RV angle, passes, how it was located.
+        crops: (T, P, P) the normalised crops the networks read.
+        labels: (2, P, P) the border network's label maps at the stack's ED and ES (set by
+            :func:`add_borders`), or None.
+        mask_indices: :class:`Indices` batch (2,): the indices measured on those maps, or None.
     """
 
     index: int
@@ -89,6 +93,9 @@ class SliceMeasure:
     indices: Indices
     spread: np.ndarray
     crop: dict[str, Any]
+    crops: np.ndarray
+    labels: np.ndarray | None = None
+    mask_indices: Indices | None = None
 
 
 @dataclass
@@ -189,7 +196,7 @@ def measure_slices(frames: np.ndarray, spacing: tuple[float, float], positions_m
         side = ensemble.spec.crop_side_from_radius(loc.epi_radius_px * mean_px)
         cut = crop_by_rule(frames[s], spacing, loc.centre_px, side, loc.rv_angle_deg, ensemble)
         out.append(SliceMeasure(s, float(positions_mm[s]), cut.prediction.mean, cut.prediction.spread.to_array(),
-                                rule_crop_info(cut, loc, ensemble.spec, rv_source="estimated")))
+                                rule_crop_info(cut, loc, ensemble.spec, rv_source="estimated"), cut.crops))
     return out
 
 
@@ -309,9 +316,31 @@ def aha_segments(rwt_ed: np.ndarray, rwt_es: np.ndarray, slices: list[int], ed_c
 # ------------------------------------------------------------------------------------------ together
 
 
+def add_borders(measured: list[SliceMeasure], borders: Any, ed: int, es: int) -> list[SliceMeasure]:
+    """Each slice with the border network's label maps and mask-measured indices at frames ``ed``, ``es``
+    (of the frames measured)."""
+    from .borders import mask_indices
+
+    out = []
+    for m in measured:
+        labels = borders.labels(m.crops[[ed, es]])
+        out.append(replace(m, labels=labels, mask_indices=mask_indices(labels, float(m.crop["pixel_mm"]))))
+    return out
+
+
+def mask_function(measured: list[SliceMeasure], gap_mm: float, bsa_m2: float | None) -> dict[str, Any]:
+    """EDV, ESV, SV, EF and mass from the border network's masks (disc summation; a slice whose masks
+    hold no LV counts 0), and how many slices' ED or ES masks hold none."""
+    a1 = np.stack([np.nan_to_num(np.asarray(m.mask_indices.cavity_area_mm2)) for m in measured])  # (S, 2)
+    a2 = np.stack([np.nan_to_num(np.asarray(m.mask_indices.myocardium_area_mm2)) for m in measured])
+    out = function_figures(disc_volumes_ml(a1, gap_mm), disc_volumes_ml(a2, gap_mm), 0, 1, bsa_m2)
+    out["slices_without_lv_mask"] = {"ed": int((a1[:, 0] == 0).sum()), "es": int((a1[:, 1] == 0).sum())}
+    return out
+
+
 def combine(measured: list[SliceMeasure], excluded: dict[int, str], positions_mm: np.ndarray, *,
             ed: int | None = None, es: int | None = None, phase_method: str = "poly",
-            to_source: Any = None, bsa_m2: float | None = None) -> WholeHeart:
+            to_source: Any = None, bsa_m2: float | None = None, borders: Any = None) -> WholeHeart:
     """Volumes, function and AHA segments from the measured slices.
 
     Args:
@@ -323,6 +352,9 @@ def combine(measured: list[SliceMeasure], excluded: dict[int, str], positions_mm
         to_source: maps (M, ...) cycle values to the source frames and cycle frames to source
             frames (the analysis's resampling); None when the frames are the source frames.
         bsa_m2: body surface area, for indexed values.
+        borders: a :class:`~lvquant.analysis.borders.BorderModel`: every slice's ED and ES
+            crops are also drawn by it, and ``function["from_masks"]`` holds the same figures
+            measured on its masks.
 
     Raises:
         InputError: fewer than :data:`MIN_LV_SLICES` LV slices, or no usable slice spacing.
@@ -341,6 +373,8 @@ def combine(measured: list[SliceMeasure], excluded: dict[int, str], positions_mm
         ed_c, es_c = ph.ed_frame, ph.es_frame
     else:
         ed_c, es_c = int(ed), int(es)
+    if borders is not None:
+        measured = add_borders(measured, borders, ed_c, es_c)
     rwt = np.stack([m.indices.rwt_mm for m in measured])  # (S, T, 6)
     aha = aha_segments(rwt[:, ed_c], rwt[:, es_c], slices, a1[:, ed_c])
     if to_source is not None:
@@ -349,6 +383,8 @@ def combine(measured: list[SliceMeasure], excluded: dict[int, str], positions_mm
     else:
         ed_s, es_s = ed_c, es_c
     func = function_figures(vol, myo, ed_s, es_s, bsa_m2)
+    if borders is not None:
+        func["from_masks"] = mask_function(measured, gap, bsa_m2)
     method = {
         "lv_slices": "the localiser's decision per slice (peak probability above its threshold), the longest run of "
                      "consecutive slices (gaps of one slice bridged and measured at their neighbours' mean location)",
