@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lvquant.analysis.localise import mid_ventricular_slice
 from lvquant.analysis.localise_learned import LearnedLocaliser
 from lvquant.analysis.predict import Ensemble
 from lvquant.analysis.borders import BorderModel
@@ -82,6 +83,9 @@ def measure(stack, slice_mm: float, localiser: LearnedLocaliser, ensemble: Ensem
         row["error"] = str(exc)
         return row
     slices, excluded, located = lv_slices(locs)
+    mid = mid_ventricular_slice(locs)  # as the analysis: the analysed slice keeps its own RV estimate
+    if mid in slices:
+        located[slices.index(mid)] = locs[mid]
     measured = measure_slices(frames, stack.spacing_mm, positions, slices, located, ensemble)
     heart = combine(measured, excluded, positions, ed=0, es=1, borders=borders)
     row["pred"] = {k: heart.function[k] for k in ("edv_ml", "esv_ml", "ef_percent", "lv_mass_g")}

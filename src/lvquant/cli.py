@@ -323,7 +323,7 @@ def _cmd_cohort(args: argparse.Namespace) -> int:
     if args.input is None:
         raise InputError("give a cohort INPUT (a folder of studies or a CSV) or --merge DIR...")
     options = StudyOptions(models=args.models, localiser=args.localiser, phase_method=args.phase_method,
-                           overwrite=args.overwrite)
+                           overwrite=args.overwrite, whole_heart=args.whole_heart, borders=not args.no_borders)
     state: dict = {"bar": None}
 
     def plan(todo: int, skipped: int) -> None:
@@ -538,6 +538,10 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--models", metavar="DIR", help="model folder (default: the shipped ensemble)")
     co.add_argument("--phase-method", choices=("poly", "argmax"), default="poly", help="phase rule (default poly)")
     co.add_argument("--localiser", choices=("learned", "classic"), default="learned", help="what finds the LV")
+    co.add_argument("--whole-heart", action="store_true",
+                    help="also measure every LV slice of each study: EDV, ESV, SV, EF, LV mass, AHA segments in "
+                         "cohort.csv")
+    co.add_argument("--no-borders", action="store_true", help="do not run the border network")
     co.add_argument("--quiet", action="store_true", help="no progress bar")
     co.set_defaults(func=_cmd_cohort)
 

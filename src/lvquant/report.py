@@ -24,12 +24,11 @@ from .outputs import check_can_create, write_folder_atomic
 from .analysis.borders import border_polygons
 from .analysis.pipeline import Analysis
 from .raster import Canvas, LineChart, hex_color
-from .report_heart import borders_dict, bullseye_png, heart_dict, heart_html, segment_rows, volume_png, volume_rows
+from .report_heart import HEART_FILES, borders_dict, bullseye_png, heart_dict, heart_html, segment_rows, volume_png, volume_rows
 from .tables import INDEX_COLUMNS, index_rows, to_csv, to_json
 
-#: Files a report consists of (the whole heart adds volumes.csv, segments.csv, volume.png, bullseye.png).
-REPORT_FILES = ("result.json", "result.csv", "curve.png", "overlay.png", "report.html",
-                "volumes.csv", "segments.csv", "volume.png", "bullseye.png")
+#: Files a report consists of (the whole heart adds :data:`~lvquant.report_heart.HEART_FILES`).
+REPORT_FILES = ("result.json", "result.csv", "curve.png", "overlay.png", "report.html")
 #: Version of the result.json layout.
 RESULT_VERSION = 1
 
@@ -281,7 +280,7 @@ def render_report(a: Analysis) -> dict[str, bytes]:
 
 def holds_only_a_report(folder: Path) -> bool:
     """Whether ``folder`` holds nothing but report files (a previous report, which may be replaced)."""
-    return {p.name for p in folder.iterdir()} <= set(REPORT_FILES)
+    return {p.name for p in folder.iterdir()} <= set(REPORT_FILES) | set(HEART_FILES)
 
 
 def write_report(a: Analysis, out_dir: str | os.PathLike, *, figures: bool = True) -> list[Path]:

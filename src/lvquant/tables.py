@@ -49,12 +49,14 @@ def _fmt(value: Any, digits: int) -> str:
 
 
 def to_csv(rows: Iterable[dict[str, Any]], digits: int = 3) -> str:
-    """CSV text with a header row; missing values are empty cells."""
+    """CSV text with a header row (every row's columns, in the order they first appear); missing values are
+    empty cells."""
     rows = list(rows)
     if not rows:
         return ""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0].keys()), lineterminator="\n")
+    names = list(dict.fromkeys(k for row in rows for k in row))
+    writer = csv.DictWriter(out, fieldnames=names, lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: _fmt(v, digits) for k, v in row.items()})

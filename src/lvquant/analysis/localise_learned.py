@@ -47,7 +47,7 @@ from scipy import ndimage as ndi
 
 from ..errors import InputError, LocalisationError, ModelError
 from ..spacing import check_pixel_spacing
-from .localise import ClassicLocaliser, LVLocation, mid_ventricular_slice, stack_consensus_mm, stack_rv_trend
+from .localise import ClassicLocaliser, LVLocation, mid_ventricular_slice, stack_consensus_mm
 
 __all__ = [
     "LOCALISERS",
@@ -345,7 +345,6 @@ class LearnedLocaliser:
         for s in range(arr.shape[0]):
             if locs[s] is not None and np.linalg.norm(mm[s] - consensus) > STACK_RADIUS_MM:
                 locs[s] = self._decode(out, s, shape, spacing, near_cell=cell)
-        locs = stack_rv_trend(locs)
         return mid_ventricular_slice(locs), locs
 
     def locate(self, frames: np.ndarray, spacing_mm) -> LVLocation:

@@ -345,7 +345,7 @@ def analyze_cine(cine: Cine, *, slice_index: int | None = None, rv_angle_deg: fl
     warnings += _uncertainty_warnings(cut.prediction.mean, cut.prediction.spread)
     derived = derived_measures(mean, ed, es)
     clock.lap("phase")
-    crop = rule_crop_info(cut, location, spec, rv_source="given" if rv_given else "estimated")
+    crop = rule_crop_info(cut, location, spec, rv_source="given" if rv_given else "estimated", rv_angle_deg=rv)
     drawn = None
     if borders is not None:
         drawn = draw_borders(borders, cut.crops, cut.pixel_mm, cut.prediction.mean)

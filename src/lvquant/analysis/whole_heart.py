@@ -10,7 +10,9 @@ input spec on every slice that holds the LV and adds what a cardiologist reads o
    LV is not measured. A bridged gap is measured at the mean location of its two neighbours.
 2. **One LV model for the stack**: each slice is cropped at its own centre (the stack consensus
    overrules a slice whose centre lies far from the others) with the RV direction of the stack's
-   trend (:func:`~lvquant.analysis.localise.stack_rv_trend`), its side by the spec's crop rule.
+   trend (:func:`~lvquant.analysis.localise.stack_rv_trend`), its side by the spec's crop rule;
+   the analysed (mid) slice keeps its own measurement, the method's, with its own RV estimate
+   (where the trend does not help).
 3. **Volumes** (:func:`disc_volumes_ml`): disc summation (Simpson's rule as CMR uses it): every
    slice is a disc of its cavity area and of thickness the slice spacing, the median distance
    between adjacent slice positions (from the positions, never from ``SliceThickness``):
@@ -38,7 +40,7 @@ import numpy as np
 
 from ..errors import InputError, LocalisationError
 from ..indices import Indices
-from .localise import LVLocation, longest_lv_run
+from .localise import LVLocation, longest_lv_run, stack_rv_trend
 from .phase import PhaseResult, phase_from_curve
 from .predict import Ensemble
 
@@ -134,11 +136,15 @@ class WholeHeart:
 # ------------------------------------------------------------------------------------------ slices
 
 
-def lv_slices(locs: list[LVLocation | None]) -> tuple[list[int], dict[int, str], list[LVLocation]]:
-    """The slices to measure and where: the longest run of LV slices, gaps filled.
+def lv_slices(locs: list[LVLocation | None], trend: bool = True
+              ) -> tuple[list[int], dict[int, str], list[LVLocation]]:
+    """The slices to measure and where: the longest run of LV slices, gaps filled, the RV direction of
+    each from the stack's trend.
 
     Args:
         locs: the localiser's per-slice locations (None: no LV found), in stack order.
+        trend: replace each slice's RV direction by the stack's robust linear trend
+            (:func:`~lvquant.analysis.localise.stack_rv_trend`, over the run's slices).
 
     Returns:
         (slices, excluded, locations): the run's slices; slice -> reason for the others;
@@ -168,6 +174,8 @@ def lv_slices(locs: list[LVLocation | None]) -> tuple[list[int], dict[int, str],
                 rv_angle_deg=float(np.degrees(np.arctan2(np.sin(ang).sum(), np.cos(ang).sum())) % 360.0),
                 score=0.0, method="between two slices holding the LV: their mean location")
         located.append(loc)
+    if trend:
+        located = stack_rv_trend(located)
     return run, excluded, located
 
 

@@ -72,6 +72,18 @@ def study_row(subject_id: str, result: dict[str, Any]) -> dict[str, Any]:
     rel_arr = np.asarray(rel)
     row["spread_cavity_percent"] = float(rel_arr[:, 0].mean())
     row["spread_myocardium_percent"] = float(rel_arr[:, 1].mean())
+    heart = result.get("whole_heart")
+    if heart is not None:
+        f = heart["function"]
+        for key in ("edv_ml", "esv_ml", "sv_ml", "ef_percent", "lv_mass_g"):
+            row[key] = float(f[key])
+        row["n_lv_slices"] = len(heart["lv_slices"])
+        for seg in heart["aha"]["segments"]:
+            row[f"aha{seg['number']}_ed_thickness_mm"] = float(seg["ed_thickness_mm"])
+            row[f"aha{seg['number']}_thickening_percent"] = float(seg["thickening_percent"])
+    borders = result.get("borders")
+    if borders is not None:
+        row["border_flagged_frames"] = int(borders["n_flagged"])
     row["n_warnings"] = len(result.get("warnings", []))
     row["qc_flags"] = ""
     row["model"] = result.get("model", {}).get("name", "")

@@ -39,6 +39,8 @@ class StudyOptions:
         phase_method: ``"poly"`` or ``"argmax"``.
         overwrite: redo a study whose report folder exists.
         run_tag: a token of this run in temporary folder names (to find its debris).
+        whole_heart: measure every LV slice too (volumes, EF, mass, AHA segments).
+        borders: run the border network (borders, QC flag), as ``analyze`` does by default.
     """
 
     models: str | None = None
@@ -46,6 +48,8 @@ class StudyOptions:
     phase_method: str = "poly"
     overwrite: bool = False
     run_tag: str = ""
+    whole_heart: bool = False
+    borders: bool = True
 
 
 #: Per worker process: (models, localiser) -> (ensemble, localiser); and how many loads it took.
@@ -54,13 +58,17 @@ _LOADS = {"count": 0}
 
 
 def worker_models(models: str | None, localiser: str):
-    """The ensemble and localiser of this worker process, loaded on first use (one ONNX thread each)."""
+    """The ensemble, localiser, border network (or None) and the note on a missing border network
+    of this worker process, loaded on first use (one ONNX thread each)."""
     key = (models, localiser)
     if key not in _LOADED:
         from ..analysis.localise_learned import load_localiser
         from ..analysis.predict import Ensemble
+        from ..analyze_cmd import load_border_model
 
-        _LOADED[key] = (Ensemble.load(models, threads=1), load_localiser(localiser, threads=1))
+        ensemble = Ensemble.load(models, threads=1)
+        borders, note = load_border_model(models, ensemble)
+        _LOADED[key] = (ensemble, load_localiser(localiser, threads=1), borders, note)
         _LOADS["count"] += 1
     return _LOADED[key]
 
@@ -124,11 +132,13 @@ def analyse_study(study: Study, out: str, options: StudyOptions) -> dict[str, An
     status, reason = "done", ""
     announce_start()
     try:
-        ensemble, finder = worker_models(options.models, options.localiser)
+        ensemble, finder, borders, note = worker_models(options.models, options.localiser)
         cine = read_cine(study.path)
         a = analyze_cine(cine, slice_index=study.slice_index, ensemble=ensemble, phase_method=options.phase_method,
-                         localiser=finder)
-        a.warnings = list(cine.source.extra.get("warnings", [])) + a.warnings
+                         localiser=finder, whole_heart=options.whole_heart,
+                         borders=borders if options.borders else None)
+        a.warnings = list(cine.source.extra.get("warnings", [])) + a.warnings + \
+            ([note] if note and options.borders else [])
         contents = render_report(a)
         write_bytes_atomic(Path(out) / QC_DIR / f"{study.subject_id}.jpg", thumbnail_jpeg(contents["overlay.png"]))
         try:

@@ -1,0 +1,230 @@
+"""The whole heart (issue 15): LV slices, disc-summation volumes, EF, mass, AHA segments, BSA, the
+stack's RV trend, and analyze --whole-heart end to end on a phantom stack."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lvquant.analysis.localise import LVLocation, longest_lv_run, mid_ventricular_slice, stack_rv_trend
+from lvquant.analysis.whole_heart import (APICAL_WEIGHTS, RING_NAMES, aha_segments, base_first, body_surface_area_m2,
+                                          disc_volumes_ml, function_figures, lv_slices, slice_spacing_mm)
+from lvquant.cli import main
+from lvquant.errors import InputError, LocalisationError
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def _loc(angle: float, score: float = 0.9, centre=(50.0, 50.0)) -> LVLocation:
+    return LVLocation(centre_px=centre, cavity_radius_px=10.0, epi_radius_px=15.0, rv_angle_deg=angle, score=score,
+                      method="test")
+
+
+# ------------------------------------------------------------------------------------------ volumes
+
+
+def test_disc_summation_and_function():
+    areas = np.array([[1000.0, 500.0], [2000.0, 1000.0], [1000.0, 400.0]])  # (S, T) mm²
+    vol = disc_volumes_ml(areas, 10.0)
+    np.testing.assert_allclose(vol, [40.0, 19.0])
+    f = function_figures(vol, np.array([100.0, 110.0]), 0, 1, bsa_m2=2.0)
+    assert f["edv_ml"] == 40.0 and f["esv_ml"] == 19.0 and f["sv_ml"] == 21.0
+    assert f["ef_percent"] == pytest.approx(52.5)
+    assert f["lv_mass_g"] == pytest.approx(105.0)  # 100 mL x 1.05 g/mL, at ED
+    assert f["edvi_ml_per_m2"] == 20.0 and f["lv_mass_index_g_per_m2"] == pytest.approx(52.5)
+    assert "edvi_ml_per_m2" not in function_figures(vol, vol, 0, 1)
+
+
+def test_slice_spacing_from_positions_not_thickness():
+    assert slice_spacing_mm(np.array([0.0, 8.0, 16.0, 26.0]), [0, 1, 2, 3]) == 8.0  # median gap
+    assert slice_spacing_mm(np.array([30.0, 20.0, 10.0]), [0, 1, 2]) == 10.0       # descending positions
+    with pytest.raises(InputError, match="0 mm apart"):
+        slice_spacing_mm(np.zeros(4), [0, 1, 2, 3])
+    with pytest.raises(InputError, match="at least two"):
+        slice_spacing_mm(np.arange(3.0), [1])
+
+
+def test_mosteller_bsa_and_its_limits():
+    assert body_surface_area_m2(180, 80) == pytest.approx(2.0)
+    for h, w in ((0, 80), (180, -1), (float("nan"), 80), (180, 1e4)):
+        with pytest.raises(InputError):
+            body_surface_area_m2(h, w)
+
+
+# ------------------------------------------------------------------------------------------ AHA
+
+
+def test_aha_segments_take_the_right_sectors():
+    # RWT sectors IS, I, IL, AL, A, AS get the values 1..6; 9 slices, base first (cavity shrinking).
+    rwt = np.tile(np.arange(1.0, 7.0), (9, 1))
+    aha = aha_segments(rwt, rwt * 1.5, list(range(9)), np.linspace(3000, 500, 9))
+    segs = aha["segments"]
+    assert [s["number"] for s in segs] == list(range(1, 17))
+    # basal: anterior (A=5), anteroseptal (AS=6), inferoseptal (IS=1), inferior (I=2), inferolateral (IL=3), AL=4
+    assert [s["ed_thickness_mm"] for s in segs[:6]] == [5.0, 6.0, 1.0, 2.0, 3.0, 4.0]
+    assert [s["name"] for s in segs[6:12]] == list(RING_NAMES)
+    apical = [s["ed_thickness_mm"] for s in segs[12:]]
+    assert apical == pytest.approx([(4 + 4 * 5 + 6) / 6, (1 + 6) / 2, (1 + 4 * 2 + 3) / 6, (3 + 4) / 2])
+    assert all(s["thickening_percent"] == pytest.approx(50.0) for s in segs)
+    assert aha["levels"] == {"basal": [0, 1, 2], "mid": [3, 4, 5], "apical": [6, 7, 8]}
+
+
+def test_aha_levels_follow_the_base_whichever_end_it_is():
+    rwt = np.zeros((10, 6))
+    rwt[:, 0] = np.arange(10.0) + 1  # IS grows with the slice number
+    apex_first = aha_segments(rwt, rwt, list(range(10)), np.linspace(500, 3000, 10))
+    assert not apex_first["base_first_in_stack"]
+    assert apex_first["levels"]["basal"] == [9, 8, 7, 6]      # 10 slices: 4 basal, 3 mid, 3 apical
+    assert apex_first["segments"][2]["ed_thickness_mm"] == pytest.approx(np.mean([10, 9, 8, 7]))
+    with pytest.raises(InputError, match="at least 3"):
+        aha_segments(rwt[:2], rwt[:2], [0, 1], np.ones(2))
+
+
+def test_apical_weights_are_the_sector_overlaps():
+    assert np.allclose(APICAL_WEIGHTS.sum(1), 1.0)  # each apical segment is a weighted mean
+    assert np.allclose(APICAL_WEIGHTS.sum(0) * 90, 60)  # each 60° sector is spread over 60° of the four
+
+
+@given(st.lists(st.floats(100, 5000), min_size=2, max_size=16))
+def test_base_first_is_the_larger_end(areas):
+    a = np.array(areas)
+    assert base_first(a) != base_first(a[::-1]) or np.polyfit(np.arange(a.size), a, 1)[0] == pytest.approx(0, abs=1e-6)
+
+
+# ------------------------------------------------------------------------------------------ slices
+
+
+def test_lv_slices_bridges_gaps_and_excludes_the_rest():
+    locs = [_loc(270), None, None, _loc(270, centre=(40.0, 40.0)), None, _loc(280, centre=(60.0, 60.0)), _loc(275),
+            None, None, _loc(200)]
+    slices, excluded, located = lv_slices(locs, trend=False)
+    assert slices == [3, 4, 5, 6] == longest_lv_run(locs)
+    assert set(excluded) == {0, 1, 2, 7, 8, 9} and "no LV" in excluded[1] and "separated" in excluded[9]
+    gap = located[1]  # slice 4: between slices 3 and 5
+    assert gap.centre_px == pytest.approx((50.0, 50.0)) and gap.rv_angle_deg == pytest.approx(275.0)
+    assert mid_ventricular_slice(locs) == 3  # the middle (4) is a gap: the nearest slice with the LV, lower first
+    trended = lv_slices(locs)[2]
+    assert [round(loc.rv_angle_deg) for loc in trended] != [270, 275, 280, 275] and \
+        all("trend" in loc.method for loc in trended)
+    with pytest.raises(LocalisationError):
+        lv_slices([None, None])
+
+
+def test_rv_trend_outvotes_one_wrong_slice_and_wraps_around_north():
+    angles = [350.0, 355.0, 0.0, 5.0, 100.0, 15.0, 20.0]  # a line through 12 o'clock, slice 4 wrong
+    out = stack_rv_trend([_loc(a) for a in angles])
+    got = np.array([loc.rv_angle_deg for loc in out])
+    want = np.array([350.0, 355.0, 0.0, 5.0, 10.0, 15.0, 20.0])
+    err = np.abs((got - want + 180) % 360 - 180)
+    assert err.max() < 6.0, got
+    assert all("trend" in loc.method for loc in out)
+    two = [_loc(10.0), _loc(200.0)]
+    assert [loc.rv_angle_deg for loc in stack_rv_trend(two)] == [10.0, 200.0]  # too few slices for a line
+    assert stack_rv_trend([None, _loc(1.0), None])[0] is None
+
+
+# ------------------------------------------------------------------------------------------ end to end
+
+
+@pytest.fixture(scope="module")
+def phantom_stack(tmp_path_factory):
+    """A 7-slice phantom stack (3 apical, 3 basal) written as DICOM, and its truth."""
+    from lvquant.phantom.config import PhantomConfig
+    from lvquant.phantom.writers import write_dicom_subject
+
+    folder = tmp_path_factory.mktemp("stack") / "dicom"
+    write_dicom_subject(folder, 3, 9100, PhantomConfig(dicom_slices_apical=(3, 3), dicom_slices_basal=(3, 3)))
+    return folder, json.loads((folder / "truth.json").read_text())
+
+
+def test_analyze_whole_heart_on_a_phantom_stack(phantom_stack, tmp_path, capsys):
+    folder, truth = phantom_stack
+    out = tmp_path / "report"
+    assert main(["analyze", str(folder), "--whole-heart", "--height", "170", "--weight", "70", "--out", str(out),
+                 "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "whole heart (" in text and "EF" in text and "EDVi" in text
+    result = json.loads((out / "result.json").read_text())
+    h = result["whole_heart"]
+    gap = float(np.median(np.diff(truth["slice_locations_mm"])))
+    cav = np.array([[f["cavity_area_mm2"] for f in s["frames"]] for s in truth["slices"]])
+    vol = cav.sum(0) * gap / 1000
+    true_ef = 100 * (vol.max() - vol.min()) / vol.max()
+    assert h["slice_spacing_mm"] == pytest.approx(gap, rel=1e-3)
+    assert abs(h["function"]["ef_percent"] - true_ef) < 8.0
+    assert h["function"]["edv_ml"] == pytest.approx(vol.max(), rel=0.15)
+    assert h["function"]["bsa_m2"] == pytest.approx(np.sqrt(170 * 70 / 3600))
+    assert len(h["aha"]["segments"]) == 16 and len(h["volume_ml"]) == len(result["frames"])
+    assert all(s["ed_thickness_mm"] > 0 for s in h["aha"]["segments"])
+    for name in ("volumes.csv", "segments.csv", "volume.png", "bullseye.png"):
+        assert (out / name).stat().st_size > 100
+    rows = (out / "volumes.csv").read_text().splitlines()
+    assert rows[0].startswith("frame,time_ms,lv_volume_ml") and len(rows) == 1 + len(result["frames"])
+    assert "Whole heart" in (out / "report.html").read_text()
+    # the analysed slice's own numbers are those of the plain analysis
+    plain = tmp_path / "plain"
+    assert main(["analyze", str(folder), "--out", str(plain), "--quiet", "--no-figures"]) == 0
+    r2 = json.loads((plain / "result.json").read_text())
+    assert r2["frames"] == result["frames"] and "whole_heart" not in r2
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--height", "170"], "go together"),
+    (["--height", "170", "--weight", "70"], "add --whole-heart"),
+    (["--whole-heart", "--height", "170", "--weight", "0"], "weight must be between"),
+])
+def test_whole_heart_refusals(phantom_stack, tmp_path, capsys, args, message):
+    folder, _ = phantom_stack
+    out = tmp_path / "r"
+    assert main(["analyze", str(folder), "--out", str(out), "--quiet", *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0] and not out.exists()
+
+
+def test_whole_heart_needs_a_stack(tmp_path, capsys):
+    # a single-slice cine: a phantom stack's mid slice written as 2D+t NIfTI
+    import nibabel as nib
+
+    from lvquant.phantom.series import render_series
+
+    s = render_series(0, 9101)
+    mid = s.truth["mid_slice"]
+    order = np.argsort(s.slice_locations)
+    data = np.transpose(s.pixels[order][mid], (2, 1, 0))[:, :, None, :].astype(np.int16)  # (W, H, 1, T)
+    img = nib.Nifti1Image(data, np.diag([s.spacing_mm, s.spacing_mm, 8.0, 1.0]))
+    img.header.set_xyzt_units("mm", "msec")
+    img.header["pixdim"][4] = 40.0
+    nifti = tmp_path / "one.nii.gz"
+    nib.save(img, str(nifti))
+    assert main(["analyze", str(nifti), "--whole-heart", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "at least 3 slices" in err and "1" in err
+
+
+@pytest.mark.skipif(not (SHARED / "acdc" / "patients.csv").is_file(), reason="../shared/data/acdc not present")
+def test_acdc_whole_heart_two_patients():
+    """Two ACDC training patients through the script's measurement (shipped networks)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mv", Path(__file__).resolve().parents[1] / "scripts" /
+                                                  "measure_volumes_acdc.py")
+    mv = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mv)
+    from lvquant.analysis.localise_learned import LearnedLocaliser
+    from lvquant.analysis.predict import Ensemble
+    from lvquant.datasets.acdc import read_acdc_pack, read_patients_csv
+
+    table = read_patients_csv(SHARED / "acdc")
+    ens, loc = Ensemble.load(), LearnedLocaliser.load()
+    for p in ("patient002", "patient069"):
+        row = mv.measure(read_acdc_pack(SHARED / "acdc", p, table), float(table[p]["slice_spacing_mm"]), loc, ens)
+        t, q = row["truth"], row["pred"]
+        assert abs(q["ef_percent"] - t["ef_percent"]) < 10, row
+        assert q["edv_ml"] == pytest.approx(t["edv_ml"], rel=0.2)
+        assert q["lv_slices"][0] <= t["lv_slices_ed"][0] + 1 and q["lv_slices"][-1] >= t["lv_slices_ed"][-1] - 1
