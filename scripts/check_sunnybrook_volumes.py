@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lvquant.analysis.borders import load_borders, mask_indices
+from lvquant.analysis.borders import load_borders
 from lvquant.analysis.extract import resample_cycle
 from lvquant.analysis.pipeline import analyze_cine
 from lvquant.analysis.predict import Ensemble

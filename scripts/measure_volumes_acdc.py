@@ -93,6 +93,9 @@ def measure(stack, slice_mm: float, localiser: LearnedLocaliser, ensemble: Ensem
     if borders is not None:
         row["masks"] = {k: heart.function["from_masks"][k] for k in ("edv_ml", "esv_ml", "ef_percent", "lv_mass_g")}
         row["masks"]["lv_slices"] = slices
+        hy = heart.function["from_masks"]["regressed_where_masks_hold_lv"]
+        row["hybrid"] = {k: hy[k] for k in ("edv_ml", "esv_ml", "ef_percent", "lv_mass_g")}
+        row["hybrid"]["lv_slices"] = slices
         pred = np.stack([m.labels for m in heart.slices], axis=1)  # (2, S, P, P)
         true = np.stack([truth_maps(stack, m, ensemble.spec) for m in heart.slices], axis=1)
         row["dice"] = {f"{what}_{ph}": dice(pred[f], true[f], cls) for f, ph in ((0, "ed"), (1, "es"))
@@ -183,6 +186,7 @@ def main() -> int:
     s = {"regressed": summary(rows)}
     if borders is not None:
         s["masks"] = summary(rows, "masks")
+        s["regressed_where_masks_hold_lv"] = summary(rows, "hybrid")
     print(json.dumps({"summary": s, "patients": rows} if args.json else s, indent=1))
     return 0
 

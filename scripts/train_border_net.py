@@ -37,6 +37,12 @@ def main() -> int:
     ap.add_argument("--width", type=int, default=16)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--phantom", type=int, default=0, metavar="N",
+                    help="also N phantom subjects (seed --phantom-seed; their ED and ES crops and exact masks)")
+    ap.add_argument("--phantom-seed", type=int, default=7000)
+    ap.add_argument("--phantom-cache", type=Path, default=None, help="mask crop file of the phantom subjects "
+                    "(built when missing)")
+    ap.add_argument("--init", type=Path, default=None, help="borders.safetensors to start from")
     args = ap.parse_args()
     train_part = read_split(args.split, "train")["acdc"]
     spec = Ensemble.load().spec
@@ -56,18 +62,35 @@ def main() -> int:
 
     is_val = np.array([s in val_patients for s in crops.subjects])
     train, val = pick(~is_val), (pick(is_val) if is_val.any() else None)
+    sources = {"acdc": LICENCE}
+    if args.phantom:
+        from lvquant.datasets.masks import phantom_mask_crops
+
+        if args.phantom_cache is not None and args.phantom_cache.exists():
+            ph = read_mask_crops(args.phantom_cache)
+        else:
+            ph = phantom_mask_crops(args.phantom, args.phantom_seed, spec)
+            if args.phantom_cache is not None:
+                save_mask_crops(ph, args.phantom_cache, {"phantom": "lvquant synthetic phantom"})
+        if len(ph) != args.phantom:
+            print(f"{args.phantom_cache} holds {len(ph)} phantom subjects, not {args.phantom}", file=sys.stderr)
+            return 2
+        train = MaskSet.concatenate([train, ph])
+        sources["phantom"] = f"lvquant's synthetic phantom, {args.phantom} subjects of seed {args.phantom_seed} (no licence restriction)"
     cfg = BorderTrainConfig(epochs=args.epochs, width=args.width, lr=args.lr, threads=args.threads)
     provenance = {
-        "data": {"sources": {"acdc": LICENCE}, "split": {"file": args.split.name, "part": "train",
+        "data": {"sources": sources, "split": {"file": args.split.name, "part": "train",
                                                           "validation_patients": val_patients},
-                 "patients": sorted(set(train.subjects)), "slices": "every slice with an LV label, ED and ES"},
+                 "patients": sorted(s for s in set(train.subjects) if not s.startswith("phantom:")),
+                 "slices": "every slice with an LV label, ED and ES" + (
+                     f"; and the ED and ES crops of {args.phantom} phantom subjects" if args.phantom else "")},
     }
 
     def progress(epoch: int, loss: float, scores) -> None:
         extra = "" if scores is None else f"  val Dice cavity {scores['cavity']:.4f} myocardium {scores['myocardium']:.4f}"
         print(f"epoch {epoch:3d}  loss {loss:.4f}{extra}", flush=True)
 
-    m = train_border_net(train, args.out, cfg=cfg, provenance=provenance, val=val, progress=progress)
+    m = train_border_net(train, args.out, cfg=cfg, provenance=provenance, val=val, progress=progress, init=args.init)
     print(f"kept epoch {m['training']['kept_epoch']}, validation Dice {m['training']['validation_dice']}, "
           f"{m['training']['seconds']} s -> {args.out}")
     return 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -182,3 +181,25 @@ def test_report_has_borders_by_default_and_not_with_no_borders(tmp_path, capsys)
     assert main(["analyze", str(tmp_path / "series"), "--no-borders", "--json", "--quiet"]) == 0
     plain = json.loads(capsys.readouterr().out)
     assert "borders" not in plain and plain["frames"] == r["frames"]  # borders never change the indices
+
+
+def test_border_probabilities_do_not_depend_on_threads(tiny_model):
+    crops, out, _, _ = tiny_model
+    from lvquant.analysis.convert import normalize_intensity
+
+    x = np.concatenate([normalize_intensity(c, SPEC) for c in crops.images])
+    one = BorderModel.load(out / "a" / "borders.json", threads=1).probabilities(x)
+    three = BorderModel.load(out / "a" / "borders.json", threads=3).probabilities(x)
+    assert np.array_equal(one, three)
+
+
+def test_predicting_several_slices_at_once_matches_one_at_a_time():
+    from lvquant.analysis.predict import Ensemble, predict_many
+
+    ens = Ensemble.load()
+    rng = np.random.default_rng(0)
+    crops = [rng.random((n, 80, 80)).astype(np.float32) for n in (3, 5)]
+    together = predict_many(ens, crops, [1.8, 2.4])
+    for c, p, t in zip(crops, (1.8, 2.4), together):
+        alone = ens.predict(c, p)
+        np.testing.assert_allclose(t.mean.to_array(), alone.mean.to_array(), rtol=1e-5, atol=1e-4)

@@ -4,7 +4,6 @@ stack's RV trend, and analyze --whole-heart end to end on a phantom stack."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np

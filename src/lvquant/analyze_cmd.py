@@ -82,7 +82,7 @@ def _is_lvquan(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in (".mat", ".npz")
 
 
-def load_border_model(models: str | None, ensemble: Any) -> tuple[Any, str | None]:
+def load_border_model(models: str | None, ensemble: Any, threads: int | None = None) -> tuple[Any, str | None]:
     """The border network that goes with ``ensemble``: ``borders.json`` of the model folder, else the
     shipped one if its input spec is the ensemble's; (None, why) when there is none.
 
@@ -95,7 +95,7 @@ def load_border_model(models: str | None, ensemble: Any) -> tuple[Any, str | Non
     path = own if own.exists() else DEFAULT_BORDERS
     if not path.exists():
         return None, "no border network is installed: no borders drawn"
-    model = BorderModel.load(path)
+    model = BorderModel.load(path, threads=threads)
     if model.spec != ensemble.spec:
         return None, "the border network was trained on crops of another input spec than these networks': no borders drawn"
     return model, None

@@ -131,9 +131,10 @@ def predict_labels(net: BorderNet, x: np.ndarray, batch: int = 64) -> np.ndarray
 
 
 def train_border_net(train: MaskSet, out_dir: str | Path, *, cfg: BorderTrainConfig, provenance: dict[str, Any],
-                     val: MaskSet | None = None, name: str = "lvquant-borders",
+                     val: MaskSet | None = None, name: str = "lvquant-borders", init: str | Path | None = None,
                      progress: Callable[[int, float, dict[str, float] | None], None] | None = None) -> dict[str, Any]:
-    """Train, keep the best validation epoch (or the last), write the model folder; returns the manifest."""
+    """Train (from ``init``, a ``borders.safetensors`` of the same width, when given), keep the best
+    validation epoch (or the last), write the model folder; returns the manifest."""
     if not len(train):
         raise InputError("no training crops")
     torch.manual_seed(cfg.seed)
@@ -143,6 +144,13 @@ def train_border_net(train: MaskSet, out_dir: str | Path, *, cfg: BorderTrainCon
     x, y, _ = prepare(train)
     xv, yv = (prepare(val)[:2] if val is not None and len(val) else (None, None))
     net = BorderNet(cfg.width)
+    if init is not None:
+        from .weights_io import load_state
+
+        try:
+            net.load_state_dict(load_state(init), strict=True)
+        except RuntimeError as exc:
+            raise InputError(f"{init} does not fit a border network of width {cfg.width}: {exc}") from None
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     per_epoch = math.ceil(x.shape[0] / cfg.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.epochs * per_epoch,
@@ -206,6 +214,7 @@ def train_border_net(train: MaskSet, out_dir: str | Path, *, cfg: BorderTrainCon
             "n_slices": len(train),
             "n_images": int(x.shape[0]),
             "kept_epoch": kept_epoch,
+            "initialised_from": None if init is None else str(Path(init).name),
             "validation_dice": final_val,
             "history": history,
             "seconds": round(time.perf_counter() - t0, 1),

@@ -21,7 +21,7 @@ from . import __version__
 from .errors import OutputError
 from .indices import INDEX_NAMES, SEGMENTS, Indices
 from .outputs import check_can_create, write_folder_atomic
-from .analysis.borders import border_polygons
+from .analysis.borders import AGREEMENT_TOLERANCE, border_polygons
 from .analysis.pipeline import Analysis
 from .raster import Canvas, LineChart, hex_color
 from .report_heart import HEART_FILES, borders_dict, bullseye_png, heart_dict, heart_html, segment_rows, volume_png, volume_rows
@@ -217,6 +217,13 @@ def report_html(a: Analysis, curve: bytes, overlay: bytes, heart: str = "") -> s
     warn = "".join(f"<li>{html.escape(w)}</li>" for w in a.warnings) or "<li>none</li>"
     timings = ", ".join(f"{k} {v:.0f} ms" for k, v in a.timings_ms.items())
     b64c, b64o = base64.b64encode(curve).decode(), base64.b64encode(overlay).decode()
+    borders_note = ""
+    if a.borders is not None:
+        flagged = a.borders.agreement.flagged
+        borders_note = (f"<li>Borders: the border network {html.escape(str(a.borders.model.get('name')))} on the same "
+                        f"crops; {int(flagged.sum())} of {flagged.size} cycle frames flagged (its masks' cavity or "
+                        f"myocardium area more than {100 * AGREEMENT_TOLERANCE:.0f} % from the regressed one). The "
+                        "regressed indices are the measurements; the borders show where the LV was seen.</li>\n")
     slice_text = (f"slice {a.slice['index']} of {a.slice['n_slices']} ({html.escape(str(a.slice['chosen']))})"
                   + (f", position {a.slice['position_mm']:.1f} mm" if a.slice.get("position_mm") is not None else ""))
     return f"""<!DOCTYPE html>
@@ -249,7 +256,7 @@ th {{ background: #f2f2f2; }} td:first-child {{ text-align: left; }}
 pixel {crop['pixel_mm']:.3f} mm; RV direction {crop['rv_angle_deg']:.0f}° ({html.escape(str(crop['rv_angle_source']))}).</li>
 <li>Phase: {html.escape(a.phase_result.method)} rule{f" (polynomial of degree {a.phase_result.degree})" if a.phase_result.degree else ""};
 ED = highest, ES = lowest frame of the fitted cavity-area curve.</li>
-<li>Timings: {html.escape(timings)}.</li>
+{borders_note}<li>Timings: {html.escape(timings)}.</li>
 </ul>
 <h2>Warnings</h2><ul>{warn}</ul>
 </body></html>

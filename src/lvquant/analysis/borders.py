@@ -57,8 +57,10 @@ class BorderModel:
         self.manifest = manifest
 
     @classmethod
-    def load(cls, manifest_path: str | Path | None = None, threads: int = 1) -> "BorderModel":
-        """Load ``borders.json`` and the ONNX graph it names (checksum verified).
+    def load(cls, manifest_path: str | Path | None = None, threads: int | None = None) -> "BorderModel":
+        """Load ``borders.json`` and the ONNX graph it names (checksum verified); ``threads``: ONNX
+        Runtime threads (default :func:`~lvquant.analysis.predict.default_threads`; the labels are the
+        same whatever the number).
 
         Raises:
             ModelError: missing or unreadable files, checksum mismatch, bad manifest.
@@ -78,7 +80,10 @@ class BorderModel:
             digest = str(manifest["sha256"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{path}: bad border network manifest ({exc})") from None
-        return cls(checked_session(onnx_file, digest, max(1, int(threads))), spec, manifest)
+        from .predict import default_threads
+
+        n = default_threads() if threads is None else max(1, int(threads))
+        return cls(checked_session(onnx_file, digest, n), spec, manifest)
 
     @property
     def identity(self) -> dict[str, Any]:
@@ -100,11 +105,14 @@ class BorderModel:
         return np.argmax(self.probabilities(crops), axis=1).astype(np.uint8)
 
 
-def load_borders(threads: int = 1) -> BorderModel | None:
-    """The shipped border network, or None when this installation has none."""
+def load_borders(threads: int | None = None) -> BorderModel | None:
+    """The shipped border network (``threads``: ONNX Runtime threads, default as the ensemble's), or None
+    when this installation has none."""
+    from .predict import default_threads
+
     if not DEFAULT_BORDERS.exists():
         return None
-    return BorderModel.load(threads=threads)
+    return BorderModel.load(threads=default_threads() if threads is None else threads)
 
 
 def _clean(mask: np.ndarray) -> np.ndarray:

@@ -51,7 +51,7 @@ from .localise import ClassicLocaliser, LVLocation
 from .localise_learned import LearnedLocaliser, load_localiser
 from .phase import PhaseResult, phase_from_curve
 from .borders import AGREEMENT_TOLERANCE, BorderModel, Borders, check_same_spec, draw_borders
-from .predict import Ensemble
+from .predict import Ensemble, predict_many
 from .whole_heart import MIN_LV_SLICES, SliceMeasure, WholeHeart, check_enough_slices, combine, lv_slices, measure_slices
 
 #: Relative change of the crop side above which the crop is redone after the first prediction.
@@ -203,12 +203,6 @@ def phase_labels(ed: int, es: int, n_frames: int) -> np.ndarray:
     return ((since_ed > 0) & (since_ed <= (es - ed) % n_frames)).astype(np.int64)
 
 
-def _crop_and_predict(frames: np.ndarray, spacing: tuple[float, float], centre: tuple[float, float],
-                      side_mm: float, rv_angle: float, ensemble: Ensemble):
-    crops, pixel_mm = convert_frames(frames, spacing, centre, side_mm, rv_angle, ensemble.spec)
-    return crops, pixel_mm, ensemble.predict(crops, pixel_mm)
-
-
 @dataclass(frozen=True)
 class RuleCrop:
     """Crops cut by the spec's crop rule with the ensemble's own size estimate (:func:`crop_by_rule`).
@@ -228,6 +222,39 @@ class RuleCrop:
     passes: int
 
 
+@dataclass(frozen=True)
+class CropJob:
+    """One slice to cut by the crop rule: (T, H, W) frames, centre (row, col) px, first side mm, RV angle deg."""
+
+    frames: np.ndarray
+    centre: tuple[float, float]
+    first_side_mm: float
+    rv_angle: float
+
+
+def crop_by_rule_many(jobs: list[CropJob], spacing: tuple[float, float], ensemble: Ensemble) -> list[RuleCrop]:
+    """:func:`crop_by_rule` for several slices, their crops predicted together (one ONNX call per pass)."""
+    spec = ensemble.spec
+
+    def cut(job: CropJob, side: float) -> tuple[np.ndarray, float]:
+        return convert_frames(job.frames, spacing, job.centre, side, job.rv_angle, spec)
+
+    sides = [float(j.first_side_mm) for j in jobs]
+    first = [cut(j, side) for j, side in zip(jobs, sides)]
+    preds = predict_many(ensemble, [c for c, _ in first], [p for _, p in first])
+    out = [RuleCrop(c, p, pred, side, 1) for (c, p), pred, side in zip(first, preds, sides)]
+    redo = []
+    for i, r in enumerate(out):
+        side2 = spec.crop_side_mm(_ed_epicardial_area(r.prediction.mean))
+        if abs(side2 / r.side_mm - 1.0) > RECROP_TOLERANCE:
+            redo.append((i, side2))
+    second = [cut(jobs[i], side2) for i, side2 in redo]
+    for (i, side2), (c, p), pred in zip(redo, second, predict_many(ensemble, [c for c, _ in second],
+                                                                     [p for _, p in second])):
+        out[i] = RuleCrop(c, p, pred, side2, 2)
+    return out
+
+
 def crop_by_rule(frames: np.ndarray, spacing: tuple[float, float], centre: tuple[float, float],
                  first_side_mm: float, rv_angle: float, ensemble: Ensemble) -> RuleCrop:
     """The spec's crop rule when the epicardium is not known: crop at a first guess of the side,
@@ -242,13 +269,7 @@ def crop_by_rule(frames: np.ndarray, spacing: tuple[float, float], centre: tuple
         spacing: (row, col) mm; centre: (row, col) pixels; rv_angle: degrees, as
             :func:`lvquant.analysis.convert.convert_frames`.
     """
-    side, passes = float(first_side_mm), 1
-    crops, pixel_mm, pred = _crop_and_predict(frames, spacing, centre, side, rv_angle, ensemble)
-    side2 = ensemble.spec.crop_side_mm(_ed_epicardial_area(pred.mean))
-    if abs(side2 / side - 1.0) > RECROP_TOLERANCE:
-        side, passes = side2, 2
-        crops, pixel_mm, pred = _crop_and_predict(frames, spacing, centre, side, rv_angle, ensemble)
-    return RuleCrop(crops, pixel_mm, pred, side, passes)
+    return crop_by_rule_many([CropJob(frames, centre, first_side_mm, rv_angle)], spacing, ensemble)[0]
 
 
 def _ed_epicardial_area(mean: Indices) -> float:

@@ -173,6 +173,27 @@ class Ensemble:
         return EnsemblePrediction(Indices.from_array(members.mean(0)), Indices.from_array(members.std(0)), members)
 
 
+def predict_many(ensemble: "Ensemble", crops: Sequence[np.ndarray], pixel_sizes_mm: Sequence[float]
+                 ) -> list[EnsemblePrediction]:
+    """:meth:`Ensemble.predict` of several slices' crops in one ONNX call (faster than one call each).
+
+    Args:
+        crops: per slice (T_k, S, S) normalised crops; pixel_sizes_mm: per slice, mm.
+    """
+    if not crops:
+        return []
+    for p in pixel_sizes_mm:
+        if not (np.isfinite(p) and p > 0):
+            raise InputError(f"pixel size must be a positive number of mm; got {p!r}")
+    raw = ensemble.predict_normalised(np.concatenate(list(crops)))
+    out, start = [], 0
+    for c, p in zip(crops, pixel_sizes_mm):
+        members = normalised_to_mm(raw[:, start:start + c.shape[0]], ensemble.spec.crop_pixels * float(p))
+        start += c.shape[0]
+        out.append(EnsemblePrediction(Indices.from_array(members.mean(0)), Indices.from_array(members.std(0)), members))
+    return out
+
+
 def _check_members(members: Sequence[int], n: int, where: str) -> None:
     """Refuse member positions that are not whole numbers in 0..n-1 (negative ones included)."""
     members = list(members)

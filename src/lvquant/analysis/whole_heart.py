@@ -192,19 +192,22 @@ def measure_slices(frames: np.ndarray, spacing: tuple[float, float], positions_m
         slices, locations: from :func:`lv_slices`.
         done: slices already measured (the analysis's mid slice), reused as they are.
     """
-    from .pipeline import crop_by_rule, rule_crop_info
+    from .pipeline import CropJob, crop_by_rule_many, rule_crop_info
 
     done = done or {}
     mean_px = float(np.sqrt(spacing[0] * spacing[1]))
+    todo = [(s, loc) for s, loc in zip(slices, locations) if s not in done]
+    jobs = [CropJob(frames[s], loc.centre_px, ensemble.spec.crop_side_from_radius(loc.epi_radius_px * mean_px),
+                    loc.rv_angle_deg) for s, loc in todo]
+    cut = {s: (c, loc) for (s, loc), c in zip(todo, crop_by_rule_many(jobs, spacing, ensemble))}
     out = []
-    for s, loc in zip(slices, locations):
+    for s in slices:
         if s in done:
             out.append(done[s])
             continue
-        side = ensemble.spec.crop_side_from_radius(loc.epi_radius_px * mean_px)
-        cut = crop_by_rule(frames[s], spacing, loc.centre_px, side, loc.rv_angle_deg, ensemble)
-        out.append(SliceMeasure(s, float(positions_mm[s]), cut.prediction.mean, cut.prediction.spread.to_array(),
-                                rule_crop_info(cut, loc, ensemble.spec, rv_source="estimated"), cut.crops))
+        c, loc = cut[s]
+        out.append(SliceMeasure(s, float(positions_mm[s]), c.prediction.mean, c.prediction.spread.to_array(),
+                                rule_crop_info(c, loc, ensemble.spec, rv_source="estimated"), c.crops))
     return out
 
 
@@ -329,20 +332,26 @@ def add_borders(measured: list[SliceMeasure], borders: Any, ed: int, es: int) ->
     (of the frames measured)."""
     from .borders import mask_indices
 
-    out = []
-    for m in measured:
-        labels = borders.labels(m.crops[[ed, es]])
-        out.append(replace(m, labels=labels, mask_indices=mask_indices(labels, float(m.crop["pixel_mm"]))))
-    return out
+    labels = borders.labels(np.concatenate([m.crops[[ed, es]] for m in measured]))  # one ONNX call
+    return [replace(m, labels=labels[2 * i:2 * i + 2],
+                    mask_indices=mask_indices(labels[2 * i:2 * i + 2], float(m.crop["pixel_mm"])))
+            for i, m in enumerate(measured)]
 
 
-def mask_function(measured: list[SliceMeasure], gap_mm: float, bsa_m2: float | None) -> dict[str, Any]:
+def mask_function(measured: list[SliceMeasure], gap_mm: float, bsa_m2: float | None, ed: int, es: int
+                  ) -> dict[str, Any]:
     """EDV, ESV, SV, EF and mass from the border network's masks (disc summation; a slice whose masks
-    hold no LV counts 0), and how many slices' ED or ES masks hold none."""
+    hold no LV counts 0), how many slices' ED or ES masks hold none, and (``regressed_where_masks_hold_lv``)
+    the regressed figures with those slice-frames counted 0."""
     a1 = np.stack([np.nan_to_num(np.asarray(m.mask_indices.cavity_area_mm2)) for m in measured])  # (S, 2)
     a2 = np.stack([np.nan_to_num(np.asarray(m.mask_indices.myocardium_area_mm2)) for m in measured])
     out = function_figures(disc_volumes_ml(a1, gap_mm), disc_volumes_ml(a2, gap_mm), 0, 1, bsa_m2)
     out["slices_without_lv_mask"] = {"ed": int((a1[:, 0] == 0).sum()), "es": int((a1[:, 1] == 0).sum())}
+    held = a1 > 0
+    r1 = np.stack([np.asarray(m.indices.cavity_area_mm2)[[ed, es]] for m in measured]) * held
+    r2 = np.stack([np.asarray(m.indices.myocardium_area_mm2)[[ed, es]] for m in measured]) * held
+    out["regressed_where_masks_hold_lv"] = function_figures(disc_volumes_ml(r1, gap_mm), disc_volumes_ml(r2, gap_mm),
+                                                            0, 1, bsa_m2)
     return out
 
 
@@ -392,7 +401,7 @@ def combine(measured: list[SliceMeasure], excluded: dict[int, str], positions_mm
         ed_s, es_s = ed_c, es_c
     func = function_figures(vol, myo, ed_s, es_s, bsa_m2)
     if borders is not None:
-        func["from_masks"] = mask_function(measured, gap, bsa_m2)
+        func["from_masks"] = mask_function(measured, gap, bsa_m2, ed_c, es_c)
     method = {
         "lv_slices": "the localiser's decision per slice (peak probability above its threshold), the longest run of "
                      "consecutive slices (gaps of one slice bridged and measured at their neighbours' mean location)",

@@ -67,7 +67,7 @@ def worker_models(models: str | None, localiser: str):
         from ..analyze_cmd import load_border_model
 
         ensemble = Ensemble.load(models, threads=1)
-        borders, note = load_border_model(models, ensemble)
+        borders, note = load_border_model(models, ensemble, threads=1)
         _LOADED[key] = (ensemble, load_localiser(localiser, threads=1), borders, note)
         _LOADS["count"] += 1
     return _LOADED[key]

@@ -123,6 +123,34 @@ def build_mask_crops(stack: LabelledStack, spec: InputSpec) -> MaskSet:
                    (stack.subject,) * n, (stack.source,) * n, (stack.group,) * n, np.asarray(chosen), spec)
 
 
+def phantom_mask_crops(n_subjects: int, seed: int, spec: InputSpec) -> MaskSet:
+    """Phantom subjects in the LVQuan layout as mask crops: their ED and ES crops and exact label maps
+    (the masks the phantom renders at the crop's pixel centres; the phantom's crops follow the method's
+    spec: 80 pixels, RV on the left, side 2.2-2.8 × the ED epicardial diameter).
+
+    Raises:
+        InputError: ``spec`` is not the phantom's crop layout.
+    """
+    from ..phantom.config import PhantomConfig
+    from ..phantom.subject import generate_subject
+
+    cfg = PhantomConfig()
+    if spec.crop_pixels != cfg.crop_size or spec.rv_angle_deg != 270.0:
+        raise InputError("phantom mask crops exist for 80-pixel crops with the RV at 9 o'clock only")
+    images, labels, pixel = [], [], []
+    for i in range(int(n_subjects)):
+        sub = generate_subject(i, seed, cfg)
+        frames = [sub.ed_frame, sub.es_frame]
+        images.append(sub.images[frames])
+        labels.append(np.where(sub.endo[frames], CAVITY, np.where(sub.epi[frames], MYOCARDIUM, BACKGROUND))
+                      .astype(np.uint8))
+        pixel.append(sub.crop_spacing_mm)
+    n = len(images)
+    return MaskSet(np.stack(images).astype(np.float32), np.stack(labels), np.asarray(pixel, dtype=np.float64),
+                   tuple(f"phantom:{seed}:{i}" for i in range(n)), ("phantom",) * n, ("phantom",) * n,
+                   np.zeros(n, dtype=np.int64), spec)
+
+
 def save_mask_crops(crops: MaskSet, path: str | os.PathLike, licences: dict[str, str]) -> Path:
     """Write ``crops`` to ``path`` (all or nothing)."""
     path = Path(path)
@@ -162,5 +190,5 @@ def read_mask_crops(path: str | os.PathLike) -> MaskSet:
     return crops
 
 
-__all__ = ["MaskSet", "build_mask_crops", "save_mask_crops", "read_mask_crops", "lv_label_slices", "label_map",
+__all__ = ["MaskSet", "build_mask_crops", "phantom_mask_crops", "save_mask_crops", "read_mask_crops", "lv_label_slices", "label_map",
            "BACKGROUND", "CAVITY", "MYOCARDIUM", "FORMAT"]
