@@ -88,12 +88,13 @@ def measure(stack, slice_mm: float, localiser: LearnedLocaliser, ensemble: Ensem
         located[slices.index(mid)] = locs[mid]
     measured = measure_slices(frames, stack.spacing_mm, positions, slices, located, ensemble)
     heart = combine(measured, excluded, positions, ed=0, es=1, borders=borders)
-    row["pred"] = {k: heart.function[k] for k in ("edv_ml", "esv_ml", "ef_percent", "lv_mass_g")}
+    keys = ("edv_ml", "esv_ml", "ef_percent", "lv_mass_g")
+    row["pred"] = {k: heart.function.get("regressed", heart.function)[k] for k in keys}
     row["pred"]["lv_slices"] = slices
     if borders is not None:
-        row["masks"] = {k: heart.function["from_masks"][k] for k in ("edv_ml", "esv_ml", "ef_percent", "lv_mass_g")}
+        row["masks"] = {k: heart.function[k] for k in keys}
         row["masks"]["lv_slices"] = slices
-        hy = heart.function["from_masks"]["regressed_where_masks_hold_lv"]
+        hy = heart.function["regressed_where_masks_hold_lv"]
         row["hybrid"] = {k: hy[k] for k in ("edv_ml", "esv_ml", "ef_percent", "lv_mass_g")}
         row["hybrid"]["lv_slices"] = slices
         pred = np.stack([m.labels for m in heart.slices], axis=1)  # (2, S, P, P)

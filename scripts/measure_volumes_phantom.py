@@ -68,8 +68,8 @@ def main() -> int:
         a = analyze_cine(cine_of(s), ensemble=ens, whole_heart=True, borders=borders)
         h = a.whole_heart
         p = {k: h.function[k] for k in ("edv_ml", "esv_ml", "ef_percent", "lv_mass_g")}
-        if "from_masks" in h.function:
-            p["masks_ef_percent"] = h.function["from_masks"]["ef_percent"]
+        if "regressed" in h.function:
+            p["regressed_ef_percent"] = h.function["regressed"]["ef_percent"]
         row = {"series": i, "pathology": s.truth["pathology"], "n_slices": int(s.pixels.shape[0]),
                "lv_slices": len(h.lv_slices), "truth": t, "pred": p}
         rows.append(row)
@@ -85,9 +85,10 @@ def main() -> int:
                "ef_bias_points": float(ef.mean()),
                **{f"{k}_mean_rel_error_percent": float(100 * np.abs(v).mean()) for k, v in rel.items()},
                **{f"{k}_bias_percent": float(100 * v.mean()) for k, v in rel.items()}}
-    if rows and "masks_ef_percent" in rows[0]["pred"]:
-        em = np.array([r["pred"]["masks_ef_percent"] - r["truth"]["ef_percent"] for r in rows])
-        summary["masks_ef_mae_points"] = float(np.abs(em).mean())
+    summary["source"] = a.whole_heart.function["source"] if rows else None
+    if rows and "regressed_ef_percent" in rows[0]["pred"]:
+        er = np.array([r["pred"]["regressed_ef_percent"] - r["truth"]["ef_percent"] for r in rows])
+        summary["regressed_ef_mae_points"] = float(np.abs(er).mean())
     print(json.dumps({"summary": summary, "series": rows} if args.json else summary, indent=1))
     return 0
 

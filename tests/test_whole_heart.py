@@ -227,3 +227,20 @@ def test_acdc_whole_heart_two_patients():
         assert abs(q["ef_percent"] - t["ef_percent"]) < 10, row
         assert q["edv_ml"] == pytest.approx(t["edv_ml"], rel=0.2)
         assert q["lv_slices"][0] <= t["lv_slices_ed"][0] + 1 and q["lv_slices"][-1] >= t["lv_slices_ed"][-1] - 1
+
+
+def test_cohort_row_gains_the_whole_heart_columns(phantom_stack, tmp_path, capsys):
+    from lvquant.cohort.tables import study_row
+    from lvquant.tables import to_csv
+
+    folder, _ = phantom_stack
+    assert main(["analyze", str(folder), "--whole-heart", "--json", "--quiet"]) == 0
+    heart = study_row("a", json.loads(capsys.readouterr().out))
+    assert main(["analyze", str(folder), "--json", "--quiet", "--no-borders"]) == 0
+    plain = study_row("b", json.loads(capsys.readouterr().out))
+    for key in ("edv_ml", "esv_ml", "sv_ml", "ef_percent", "lv_mass_g", "n_lv_slices", "aha16_ed_thickness_mm",
+                "aha1_thickening_percent", "border_flagged_frames"):
+        assert key in heart and key not in plain
+    lines = to_csv([plain, heart]).splitlines()  # rows with other columns share one header
+    header = lines[0].split(",")
+    assert "ef_percent" in header and len(lines[1].split(",")) == len(header) == len(lines[2].split(","))

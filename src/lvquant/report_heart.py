@@ -119,11 +119,12 @@ def volume_png(h: WholeHeart, times_ms: np.ndarray) -> bytes:
     for frame, name in ((h.ed_frame, "ED"), (h.es_frame, "ES")):
         chart.vline(x[frame], (0, 0, 0, 255))
         px, py = chart.px(x[frame], v[frame])[0]
-        chart.text(px + 4, py - 6, f"{name} {v[frame]:.0f} mL", size=10, anchor="ld")
+        chart.text(px + 4, py - 6, f"{name} (frame {frame})", size=10, anchor="ld")
     f = h.function
-    chart.axes(f"time ({unit})", "LV volume (mL)",
+    chart.axes(f"time ({unit}); the regressed volume curve", "LV volume (mL)",
                f"EDV {f['edv_ml']:.0f} mL, ESV {f['esv_ml']:.0f} mL, EF {f['ef_percent']:.0f} %, "
-               f"mass {f['lv_mass_g']:.0f} g ({len(h.lv_slices)} slices, {h.slice_spacing_mm:.1f} mm apart)")
+               f"mass {f['lv_mass_g']:.0f} g (from the {f['source']}; {len(h.lv_slices)} slices, "
+               f"{h.slice_spacing_mm:.1f} mm apart)")
     return chart.png()
 
 
@@ -191,19 +192,20 @@ def heart_html(h: WholeHeart, volume: bytes, bullseye: bytes) -> str:
     import base64
 
     f = h.function
-    masks = f.get("from_masks")
+    other = f.get("regressed")
     names = {"edv_ml": "EDV (mL)", "esv_ml": "ESV (mL)", "sv_ml": "SV (mL)", "ef_percent": "EF (%)",
              "lv_mass_g": "LV mass (g)"}
     rows = []
     for key in _FUNCTION_KEYS:
         row = [names[key], f"{f[key]:.1f}"]
-        if masks is not None:
-            row.append(f"{masks[key]:.1f}")
+        if other is not None:
+            row.append(f"{other[key]:.1f}")
         idx = {"edv_ml": "edvi_ml_per_m2", "esv_ml": "esvi_ml_per_m2", "sv_ml": "svi_ml_per_m2",
                "lv_mass_g": "lv_mass_index_g_per_m2"}.get(key)
         row.append(f"{f[idx]:.1f}" if idx and idx in f else "–")
         rows.append(row)
-    headers = ["", "regressed"] + (["border masks (check)"] if masks is not None else []) + ["indexed (per m² BSA)"]
+    headers = ["", f"from the {f['source']}"] + (["from the regressed areas (check)"] if other is not None else []) + \
+        ["indexed (per m² BSA)"]
     seg_rows = [[str(s["number"]), s["level"], s["name"], f"{s['ed_thickness_mm']:.1f}", f"{s['es_thickness_mm']:.1f}",
                  f"{s['thickening_percent']:.0f}"] for s in h.aha["segments"]]
     excluded = "; ".join(f"slice {k}: {v}" for k, v in sorted(h.excluded.items())) or "none"

@@ -44,6 +44,10 @@ from .localise import LVLocation, longest_lv_run, stack_rv_trend
 from .phase import PhaseResult, phase_from_curve
 from .predict import Ensemble
 
+#: Where EDV, ESV, SV, EF and mass come from when the border network is there: its masks. Chosen on the
+#: 12 ACDC training patients neither it nor the localiser's recipe 2 trained on (each measured by the
+#: regression network whose folds did not hold it), see docs/RESULTS.md, "The whole heart".
+FUNCTION_SOURCE = "border network's masks"
 #: Myocardial density, g/mL.
 MYOCARDIUM_DENSITY_G_PER_ML = 1.05
 #: AHA segment numbers, names and the sector of RWT1..RWT6 (IS, I, IL, AL, A, AS) each basal or
@@ -111,7 +115,9 @@ class WholeHeart:
         volume_ml, myocardial_volume_ml: (T,) per source frame.
         ed_frame, es_frame: source frames of the volume curve's ED and ES.
         phase_result: the phase rule on the M-frame volume curve.
-        function: EDV, ESV, SV (mL), EF (%), LV mass (g), and indexed values when BSA is known.
+        function: EDV, ESV, SV (mL), EF (%), LV mass (g), indexed values when BSA is known, and
+            their ``source``: the border network's masks when it ran (with ``regressed``: the same
+            from the regressed areas), else the regressed areas.
         aha: the 16 segments (number, level, name, ED/ES wall thickness mm, thickening %),
             with the slices of each level.
         method: how each figure was computed, one sentence each.
@@ -370,8 +376,8 @@ def combine(measured: list[SliceMeasure], excluded: dict[int, str], positions_mm
             frames (the analysis's resampling); None when the frames are the source frames.
         bsa_m2: body surface area, for indexed values.
         borders: a :class:`~lvquant.analysis.borders.BorderModel`: every slice's ED and ES
-            crops are also drawn by it, and ``function["from_masks"]`` holds the same figures
-            measured on its masks.
+            crops are also drawn by it, and the function figures are measured on its masks
+            (``function["regressed"]`` keeps those of the regressed areas).
 
     Raises:
         InputError: fewer than :data:`MIN_LV_SLICES` LV slices, or no usable slice spacing.
@@ -399,14 +405,22 @@ def combine(measured: list[SliceMeasure], excluded: dict[int, str], positions_mm
         ed_s, es_s = to_source.frame(ed_c), to_source.frame(es_c)
     else:
         ed_s, es_s = ed_c, es_c
-    func = function_figures(vol, myo, ed_s, es_s, bsa_m2)
-    if borders is not None:
-        func["from_masks"] = mask_function(measured, gap, bsa_m2, ed_c, es_c)
+    regressed = function_figures(vol, myo, ed_s, es_s, bsa_m2)
+    if borders is not None:  # chosen on validation patients: see FUNCTION_SOURCE
+        masks = mask_function(measured, gap, bsa_m2, ed_c, es_c)
+        func = {**{k: v for k, v in masks.items() if k != "regressed_where_masks_hold_lv"},
+                "source": "border network's masks", "regressed": regressed,
+                "regressed_where_masks_hold_lv": masks["regressed_where_masks_hold_lv"]}
+    else:
+        func = {**regressed, "source": "regressed areas"}
     method = {
         "lv_slices": "the localiser's decision per slice (peak probability above its threshold), the longest run of "
                      "consecutive slices (gaps of one slice bridged and measured at their neighbours' mean location)",
         "volumes": f"disc summation (Simpson's rule): V = sum of the slices' cavity areas x {gap:.2f} mm, the median "
-                   "distance between adjacent slice positions",
+                   "distance between adjacent slice positions; "
+                   + ("EDV, ESV and mass from the border network's masks at ED and ES (a slice whose masks hold no LV "
+                      "counts 0), the volume curve from the regressed areas" if borders is not None else
+                      "from the regressed areas"),
         "ed_es": ("the volume curve's highest and lowest frame, by the method's polynomial rule" if ph is not None
                   else "given"),
         "lv_mass": f"myocardial volume at ED x {MYOCARDIUM_DENSITY_G_PER_ML} g/mL",
