@@ -25,7 +25,7 @@ from lvquant.io import read_cine
 from lvquant.measure_cmd import measure_sunnybrook
 
 ROOT = Path(__file__).resolve().parents[1]
-PATIENTS = (("SCD0000101", "dicom", "SC-HF-I-1"), ("SCD0000201", "dicoms", "SC-HF-I-2"))
+PATIENTS = (("SCD0000101", "SC-HF-I-1"), ("SCD0000201", "SC-HF-I-2"))  # DICOM folder, contour folder
 
 
 def main() -> None:
@@ -35,13 +35,12 @@ def main() -> None:
     args = ap.parse_args()
     ens = Ensemble.load(args.models)
     borders = load_borders()
-    print("| patient | slices both contoured | EDV manual | EDV regressed | ESV manual | ESV regressed | EF manual | "
-          "EF regressed | EF masks | whole-stack EDV / ESV / EF / mass |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for name, dicom, contours in PATIENTS:
-        folder = args.sunnybrook / dicom
-        if not folder.is_dir():
-            folder = next(p for p in args.sunnybrook.iterdir() if p.is_dir() and p.name != "contourfiles")
+    print("| patient | slices both contoured | ED / ES frames manual (analysis) | EDV manual | EDV masks | EDV regressed "
+          "| ESV manual | ESV masks | ESV regressed | EF manual | EF masks | EF regressed | whole stack: EDV / ESV / EF / "
+          "mass (masks) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, contours in PATIENTS:
+        folder = args.sunnybrook / "dicoms" / name
         cine = read_cine(folder)
         a = analyze_cine(cine, ensemble=ens, whole_heart=True, borders=borders)
         h = a.whole_heart
@@ -66,12 +65,14 @@ def main() -> None:
                 msk["ED"] += np.nan_to_num(m.mask_indices.cavity_area_mm2[0]) * gap / 1000
                 msk["ES"] += np.nan_to_num(m.mask_indices.cavity_area_mm2[1]) * gap / 1000
         ef = lambda d: 100 * (d["ED"] - d["ES"]) / d["ED"]  # noqa: E731
+        rel = lambda d, p: f"{d[p]:.1f} ({100 * (d[p] / man[p] - 1):+.1f} %)"  # noqa: E731
         f = h.function
-        print(f"| {name} | {len(both)} ({both[0]}-{both[-1]}) | {man['ED']:.1f} | {reg['ED']:.1f} "
-              f"({100 * (reg['ED'] / man['ED'] - 1):+.1f} %) | {man['ES']:.1f} | {reg['ES']:.1f} "
-              f"({100 * (reg['ES'] / man['ES'] - 1):+.1f} %) | {ef(man):.1f} | {ef(reg):.1f} | "
-              f"{ef(msk) if msk['ED'] else float('nan'):.1f} | {f['edv_ml']:.0f} / {f['esv_ml']:.0f} / "
-              f"{f['ef_percent']:.0f} % / {f['lv_mass_g']:.0f} g ({len(h.lv_slices)} slices) |")
+        frames = {p: sorted({int(by_slice[s][p]["frame"]) for s in both}) for p in ("ED", "ES")}
+        print(f"| {name} | {len(both)} ({both[0]}-{both[-1]}) | {frames['ED']} / {frames['ES']} ({h.ed_frame} / "
+              f"{h.es_frame}) | {man['ED']:.1f} | {rel(msk, 'ED')} | {rel(reg, 'ED')} | {man['ES']:.1f} | "
+              f"{rel(msk, 'ES')} | {rel(reg, 'ES')} | {ef(man):.1f} | {ef(msk):.1f} | {ef(reg):.1f} | "
+              f"{f['edv_ml']:.0f} / {f['esv_ml']:.0f} / {f['ef_percent']:.0f} % / {f['lv_mass_g']:.0f} g "
+              f"({len(h.lv_slices)} slices) |")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ..geometry import phase_from_areas, polygon_centroid
+from ..geometry import phase_from_areas, polygon_area, polygon_centroid
+from ..indices import Indices
 from .config import PhantomConfig
 from .render import Lattice, border_polygons
 from .subject import _DICOM, _DICOM_NOISE, _Renderer, _rng, _truth, check_seed_index, make_scene
@@ -79,6 +80,21 @@ def _orientation(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.n
     q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
     row, col = q[:, 0], q[:, 1]
     return row, col, np.cross(row, col)
+
+
+def _slice_truth(states: list, spacing: float) -> Indices:
+    """A slice's truth per frame (:func:`~lvquant.phantom.subject._truth` in the heart frame); in a frame
+    at or beyond the apex, where the cavity has closed, the cavity area and dimensions are 0, the
+    myocardium area is the solid cap's (0 past it) and the wall thicknesses are NaN (undefined)."""
+    out = []
+    for st in states:
+        if np.max(st.r_endo) > 1e-3:
+            out.append(_truth([st], lambda y, x: (y / spacing, x / spacing), spacing, "heart").frame(0))
+            continue
+        _, epi = border_polygons(st, "heart")
+        cap = polygon_area(epi) if np.max(st.r_epi) > 1e-3 else 0.0
+        out.append(Indices(np.float64(0.0), np.float64(cap), np.zeros(3), np.full(6, np.nan)))
+    return Indices.stack(out)
 
 
 def render_series(index: int, seed: int = 0, config: PhantomConfig | None = None) -> DicomSeries:
@@ -142,7 +158,7 @@ def render_series(index: int, seed: int = 0, config: PhantomConfig | None = None
         states = scene.states(m, float(zk))
         for t, (state, tau) in enumerate(zip(states, taus)):
             pixels[k, t] = renderer.frame(state, float(tau), noise)
-        slice_indices = _truth(states, lambda y, x: (y / s, x / s), s, "heart")
+        slice_indices = _slice_truth(states, s)
         if zk == 0:
             mid_states, indices = states, slice_indices
         slice_truth.append({"location_mm": float(locations[k]), "z_mm": float(zk),
