@@ -10,7 +10,8 @@ bundled demo series into a temporary folder and runs the command line
 time from process start to exit, with the full report (PNG figures and HTML)
 and with ``--no-figures`` (result.json and result.csv only). Also prints the
 per-stage timings the last run recorded in result.json, and the wall time of
-``lvquant --help`` in a fresh process. Reference in the same run: a fresh
+``lvquant --help`` in a fresh process, and the full report without the border network
+(``--no-borders``). Reference in the same run: a fresh
 ``python -c "import numpy"`` (the floor any NumPy program pays). The issue's
 limits: 0.8 s for the analysis with the full report, 0.15 s for ``--help``.
 """
@@ -72,6 +73,7 @@ def main() -> int:
         n = len(list(folder.glob("*.dcm")))
         figs = run([exe, "analyze", str(folder), "--out", str(Path(tmp) / "r1")], args.repeat)
         plain = run([exe, "analyze", str(folder), "--out", str(Path(tmp) / "r2"), "--no-figures"], args.repeat)
+        no_borders = run([exe, "analyze", str(folder), "--out", str(Path(tmp) / "r3"), "--no-borders"], args.repeat)
         stages = json.loads((Path(tmp) / "r1" / "result.json").read_text())["timings_ms"]
         helps = run([exe, "--help"], args.repeat)
         numpy_floor = run([sys.executable, "-c", "import numpy"], args.repeat)
@@ -79,6 +81,8 @@ def main() -> int:
     print(f"  full report (figures + HTML): median {statistics.median(figs):.2f} s, best {min(figs):.2f} s "
           f"(limit {LIMIT_S} s)")
     print(f"  --no-figures:                 median {statistics.median(plain):.2f} s, best {min(plain):.2f} s")
+    print(f"  --no-borders (full report):   median {statistics.median(no_borders):.2f} s, best {min(no_borders):.2f} s "
+          f"-> the border network costs {statistics.median(figs) - statistics.median(no_borders):+.2f} s")
     print("  stages of the last run (ms): " + ", ".join(f"{k} {v:.0f}" for k, v in stages.items()))
     print(f"lvquant --help, fresh process: median {statistics.median(helps):.3f} s (limit {HELP_LIMIT_S} s)")
     print(f"reference, python -c 'import numpy': median {statistics.median(numpy_floor):.3f} s "
