@@ -133,12 +133,13 @@ def test_rv_trend_outvotes_one_wrong_slice_and_wraps_around_north():
 
 @pytest.fixture(scope="module")
 def phantom_stack(tmp_path_factory):
-    """A 7-slice phantom stack (3 apical, 3 basal) written as DICOM, and its truth."""
+    """A 6-slice phantom stack (3 slices below the mid slice, 2 above: the phantom's LV has no base and
+    widens upward, so higher slices hold shapes no network trained on; RESULTS.md) as DICOM, and its truth."""
     from lvquant.phantom.config import PhantomConfig
     from lvquant.phantom.writers import write_dicom_subject
 
     folder = tmp_path_factory.mktemp("stack") / "dicom"
-    write_dicom_subject(folder, 3, 9100, PhantomConfig(dicom_slices_apical=(3, 3), dicom_slices_basal=(3, 3)))
+    write_dicom_subject(folder, 3, 9100, PhantomConfig(dicom_slices_apical=(3, 3), dicom_slices_basal=(2, 2)))
     return folder, json.loads((folder / "truth.json").read_text())
 
 
@@ -156,8 +157,9 @@ def test_analyze_whole_heart_on_a_phantom_stack(phantom_stack, tmp_path, capsys)
     vol = cav.sum(0) * gap / 1000
     true_ef = 100 * (vol.max() - vol.min()) / vol.max()
     assert h["slice_spacing_mm"] == pytest.approx(gap, rel=1e-3)
-    assert abs(h["function"]["ef_percent"] - true_ef) < 8.0
-    assert h["function"]["edv_ml"] == pytest.approx(vol.max(), rel=0.15)
+    assert abs(h["function"]["ef_percent"] - true_ef) < 5.0  # measured: 1.6 points
+    assert h["function"]["edv_ml"] == pytest.approx(vol.max(), rel=0.10)  # measured: 0.7 %
+    assert h["function"]["source"] == "border network's masks" and "regressed" in h["function"]
     assert h["function"]["bsa_m2"] == pytest.approx(np.sqrt(170 * 70 / 3600))
     assert len(h["aha"]["segments"]) == 16 and len(h["volume_ml"]) == len(result["frames"])
     assert all(s["ed_thickness_mm"] > 0 for s in h["aha"]["segments"])
