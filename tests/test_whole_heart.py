@@ -246,3 +246,18 @@ def test_cohort_row_gains_the_whole_heart_columns(phantom_stack, tmp_path, capsy
     lines = to_csv([plain, heart]).splitlines()  # rows with other columns share one header
     header = lines[0].split(",")
     assert "ef_percent" in header and len(lines[1].split(",")) == len(header) == len(lines[2].split(","))
+
+
+def test_cohort_whole_heart_through_dask(phantom_stack, tmp_path, capsys):
+    import csv
+    import shutil
+
+    folder, _ = phantom_stack
+    studies = tmp_path / "studies"
+    studies.mkdir()
+    shutil.copytree(folder, studies / "S1")
+    out = tmp_path / "cohort"
+    assert main(["cohort", str(studies), "--out", str(out), "--workers", "1", "--whole-heart", "--quiet"]) == 0
+    rows = list(csv.DictReader(open(out / "cohort.csv")))
+    assert len(rows) == 1 and float(rows[0]["ef_percent"]) > 0 and rows[0]["aha16_thickening_percent"] != ""
+    assert (out / "studies" / "S1" / "bullseye.png").is_file()
