@@ -29,11 +29,9 @@ from lvquant.analysis.localise import mid_ventricular_slice
 from lvquant.analysis.localise_learned import LearnedLocaliser
 from lvquant.analysis.predict import Ensemble
 from lvquant.analysis.borders import BorderModel
-from lvquant.analysis.convert import crop_rotated
 from lvquant.analysis.whole_heart import MYOCARDIUM_DENSITY_G_PER_ML, check_enough_slices, combine, lv_slices, \
     measure_slices
-from lvquant.datasets.builder import LABEL_SUPERSAMPLE
-from lvquant.datasets.masks import label_map
+from lvquant.datasets.masks import crop_label_maps
 from lvquant.datasets.acdc import read_acdc_pack, read_patients_csv
 from lvquant.datasets.collect import read_split
 from lvquant.errors import LocalisationError
@@ -54,15 +52,9 @@ def truth(stack, slice_mm: float) -> dict:
 
 def truth_maps(stack, m, spec) -> np.ndarray:
     """(2, P, P) the labels of slice ``m.index`` at ED and ES, cut by the analysis's crop of it."""
-    p, k = spec.crop_pixels, LABEL_SUPERSAMPLE
     c = m.crop
-
-    def turned(mask):
-        fine, _ = crop_rotated(mask.astype(np.float32), c["centre_px"], stack.spacing_mm, c["side_mm"],
-                               c["rv_angle_deg"], p * k, spec.rv_angle_deg)
-        return fine >= 0.5
-
-    return label_map(turned(stack.cavity[:, m.index]), turned(stack.myocardium[:, m.index]), k)
+    return crop_label_maps(stack.cavity[:, m.index], stack.myocardium[:, m.index], c["centre_px"],
+                           stack.spacing_mm, c["side_mm"], c["rv_angle_deg"], spec)
 
 
 def dice(pred: np.ndarray, truth: np.ndarray, cls) -> float:

@@ -17,6 +17,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from lvquant.analysis.predict import Ensemble
 from lvquant.border_training import BorderTrainConfig, train_border_net
 from lvquant.datasets.acdc import LICENCE, read_acdc_pack, read_patients_csv
@@ -54,14 +56,8 @@ def main() -> int:
         if args.cache is not None:
             save_mask_crops(crops, args.cache, {"acdc": LICENCE})
     val_patients = [] if args.all_train else train_part[::5]
-    pick = lambda keep: MaskSet(  # noqa: E731
-        crops.images[keep], crops.labels[keep], crops.pixel_mm[keep],
-        tuple(s for s, k in zip(crops.subjects, keep) if k), tuple(s for s, k in zip(crops.sources, keep) if k),
-        tuple(s for s, k in zip(crops.groups, keep) if k), crops.slices[keep], crops.spec)
-    import numpy as np
-
     is_val = np.array([s in val_patients for s in crops.subjects])
-    train, val = pick(~is_val), (pick(is_val) if is_val.any() else None)
+    train, val = crops.take(~is_val), (crops.take(is_val) if is_val.any() else None)
     sources = {"acdc": LICENCE}
     if args.phantom:
         from lvquant.datasets.masks import phantom_mask_crops

@@ -755,7 +755,11 @@ def phase_from_areas(areas: Any) -> PhaseLabels:
     es = int(np.argmin(np.where(finite, a, np.inf)))
     if a[ed] == a[es]:
         raise InputError("the cavity area is the same in every frame, so end-diastole and end-systole cannot be told apart")
-    n = a.shape[0]
-    since_ed = (np.arange(n) - ed) % n
-    labels = ((since_ed > 0) & (since_ed <= (es - ed) % n)).astype(np.int64)
-    return PhaseLabels(labels=labels, ed_frame=ed, es_frame=es)
+    return PhaseLabels(labels=phase_labels(ed, es, a.shape[0]), ed_frame=ed, es_frame=es)
+
+
+def phase_labels(ed: int, es: int, n_frames: int) -> np.ndarray:
+    """(T,) 1 (systole) for the frames after ED up to and including ES, going forward cyclically,
+    0 (diastole) for the others."""
+    since_ed = (np.arange(n_frames) - ed) % n_frames
+    return ((since_ed > 0) & (since_ed <= (es - ed) % n_frames)).astype(np.int64)

@@ -81,6 +81,16 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
     return Path(path)
 
 
+def write_npz_atomic(path: str | os.PathLike, arrays: dict) -> Path:
+    """Write ``arrays`` as a compressed ``.npz`` to ``path`` atomically (see :func:`atomic_file`)."""
+    import numpy as np
+
+    with atomic_file(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+    return Path(path)
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

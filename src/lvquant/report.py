@@ -25,7 +25,7 @@ from .analysis.borders import AGREEMENT_TOLERANCE, border_polygons
 from .analysis.pipeline import Analysis
 from .raster import Canvas, LineChart, hex_color
 from .report_heart import HEART_FILES, borders_dict, bullseye_png, heart_dict, heart_html, segment_rows, volume_png, volume_rows
-from .tables import INDEX_COLUMNS, index_rows, to_csv, to_json
+from .tables import INDEX_COLUMNS, index_rows, to_csv, to_html_table, to_json
 
 #: Files a report consists of (the whole heart adds :data:`~lvquant.report_heart.HEART_FILES`).
 REPORT_FILES = ("result.json", "result.csv", "curve.png", "overlay.png", "report.html")
@@ -81,7 +81,7 @@ def result_dict(a: Analysis) -> dict[str, Any]:
         "warnings": list(a.warnings),
         "source": a.source,
         **({"borders": borders_dict(a)} if a.borders is not None else {}),
-        **({"whole_heart": heart_dict(a.whole_heart, a.times_ms)} if a.whole_heart is not None else {}),
+        **({"whole_heart": heart_dict(a.whole_heart)} if a.whole_heart is not None else {}),
     }
 
 
@@ -187,12 +187,6 @@ def overlay_png(a: Analysis) -> bytes:
 
 
 # --------------------------------------------------------------------------- html
-def _table(headers: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
 def report_html(a: Analysis, curve: bytes, overlay: bytes, heart: str = "") -> str:
     """A self-contained HTML page (figures embedded) of the analysis."""
     d = a.derived
@@ -240,16 +234,16 @@ th {{ background: #f2f2f2; }} td:first-child {{ text-align: left; }}
 {model.get('n_models')} networks, {html.escape(str(model.get('name')))}). Research use: check the figures before relying on them.
 {slice_text}; {a.n_frames} frames.</p>
 <h2>Summary</h2>
-{_table(["", "frame / value", "details"], summary)}
+{to_html_table(["", "frame / value", "details"], summary)}
 <h2>Cavity and myocardium over the cycle</h2>
 <img alt="area curves" src="data:image/png;base64,{b64c}">
 <h2>Regional wall thickness (mm) and systolic thickening</h2>
-{_table(["segment", "ED", "ES", "thickening %"], thick)}
+{to_html_table(["segment", "ED", "ES", "thickening %"], thick)}
 <img alt="ED and ES crops with sectors" src="data:image/png;base64,{b64o}">
 {heart}
 <h2>Every frame</h2>
 <p class="note">Mean of the ensemble; ± the spread (standard deviation) across its networks.</p>
-{_table(["frame", "time ms", "phase", "A1 mm²", "A2 mm²", *INDEX_NAMES[2:]], frames)}
+{to_html_table(["frame", "time ms", "phase", "A1 mm²", "A2 mm²", *INDEX_NAMES[2:]], frames)}
 <h2>How it was measured</h2>
 <ul class="note">
 <li>Crop: centre (row, col) {', '.join(f'{v:.1f}' for v in crop.get('centre_px', [])) or 'as given'}, side {crop['side_mm']:.1f} mm,

@@ -18,6 +18,7 @@ from .analysis.convert import crop_to_image_px
 from .analysis.pipeline import Analysis
 from .analysis.whole_heart import WholeHeart
 from .raster import Canvas, LineChart, hex_color
+from .tables import to_html_table
 
 #: Files the whole heart adds to a report.
 HEART_FILES = ("volumes.csv", "segments.csv", "volume.png", "bullseye.png")
@@ -59,7 +60,7 @@ def borders_dict(a: Analysis) -> dict[str, Any]:
             "n_flagged": int(b.agreement.flagged.sum()), "frames": frames, "contours": contours}
 
 
-def heart_dict(h: WholeHeart, times_ms: np.ndarray) -> dict[str, Any]:
+def heart_dict(h: WholeHeart) -> dict[str, Any]:
     """result.json ``whole_heart``."""
     slices = []
     ed_c = h.phase_result.ed_frame if h.phase_result is not None else h.ed_frame
@@ -181,12 +182,6 @@ def bullseye_png(h: WholeHeart) -> bytes:
 
 
 # --------------------------------------------------------------------------- html
-def _table(headers: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
 def heart_html(h: WholeHeart, volume: bytes, bullseye: bytes) -> str:
     """The report page's "Whole heart" section."""
     import base64
@@ -216,11 +211,11 @@ def heart_html(h: WholeHeart, volume: bytes, bullseye: bytes) -> str:
 <h2>Whole heart</h2>
 <p class="note">Slices {h.lv_slices[0]}–{h.lv_slices[-1]} hold the LV ({len(h.lv_slices)} slices, {h.slice_spacing_mm:.2f} mm
 apart); ED frame {h.ed_frame}, ES frame {h.es_frame} of the volume curve{bsa}. Not measured: {html.escape(excluded)}.</p>
-{_table(headers, rows)}
+{to_html_table(headers, rows)}
 <img alt="LV volume over the cycle" src="data:image/png;base64,{b64v}">
 <h3>AHA 16 segments</h3>
 <img alt="bullseye" src="data:image/png;base64,{b64b}">
-{_table(["segment", "level", "name", "ED mm", "ES mm", "thickening %"], seg_rows)}
+{to_html_table(["segment", "level", "name", "ED mm", "ES mm", "thickening %"], seg_rows)}
 <ul class="note">{method}</ul>
 """
 

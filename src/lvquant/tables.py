@@ -8,6 +8,7 @@ numbered columns for CSV and tables: ``dims_mm_D1``.. ``rwt_mm_RWT6``.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import math
@@ -61,6 +62,13 @@ def to_csv(rows: Iterable[dict[str, Any]], digits: int = 3) -> str:
     for row in rows:
         writer.writerow({k: _fmt(v, digits) for k, v in row.items()})
     return out.getvalue()
+
+
+def to_html_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """An HTML ``<table>`` of text cells (escaped), with a header row."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def to_text_table(rows: Iterable[dict[str, Any]], digits: int = 1) -> str:

@@ -20,7 +20,6 @@ and it is refused with an ensemble of another spec.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,19 +64,12 @@ class BorderModel:
         Raises:
             ModelError: missing or unreadable files, checksum mismatch, bad manifest.
         """
-        from .predict import checked_session
+        from .predict import checked_session, read_graph_manifest
 
         path = Path(manifest_path) if manifest_path is not None else DEFAULT_BORDERS
-        try:
-            manifest = json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ModelError(f"cannot read the border network's manifest {path}: {exc}") from None
-        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            raise ModelError(f"{path} is not a border network manifest ({FORMAT})")
+        manifest, onnx_file, digest = read_graph_manifest(path, FORMAT, "border network")
         try:
             spec = InputSpec.from_dict(manifest["input_spec"])
-            onnx_file = path.parent / Path(str(manifest["file"])).name
-            digest = str(manifest["sha256"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{path}: bad border network manifest ({exc})") from None
         from .predict import default_threads

@@ -37,7 +37,6 @@ trained. Training is :mod:`lvquant.localiser_training` (PyTorch).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -244,20 +243,13 @@ class LearnedLocaliser:
         Raises:
             ModelError: missing or unreadable files, checksum mismatch, bad manifest.
         """
-        from .predict import checked_session
+        from .predict import checked_session, read_graph_manifest
 
         path = Path(manifest_path) if manifest_path is not None else DEFAULT_LOCALISER
-        try:
-            manifest = json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ModelError(f"cannot read the localiser manifest {path}: {exc}") from None
-        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            raise ModelError(f"{path} is not a localiser manifest ({FORMAT})")
+        manifest, onnx_file, digest = read_graph_manifest(path, FORMAT, "localiser")
         try:
             grid = GridSpec(**manifest["grid"])
             threshold = float(manifest["threshold"])
-            onnx_file = path.parent / Path(str(manifest["file"])).name
-            digest = str(manifest["sha256"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{path}: bad localiser manifest ({exc})") from None
         if not 0.0 < threshold < 1.0:

@@ -44,6 +44,7 @@ import numpy as np
 
 from ..cine import Cine
 from ..errors import InputError, LocalisationError
+from ..geometry import phase_labels
 from ..indices import SEGMENTS, Indices
 from .convert import convert_frames, normalize_intensity
 from .extract import Cycle, check_cycle_length, resample_cycle
@@ -195,12 +196,6 @@ def _phase_and_map(pred_mean: Indices, pred_spread: Indices, cycle: Cycle, phase
     # ED and ES: the source frames nearest to the cycle's ED and ES frames.
     ed, es = cycle.frame(ph.ed_frame), cycle.frame(ph.es_frame)
     return mean_src, spread_src, phase_labels(ed, es, cycle.n_source_frames), ed, es, ph
-
-
-def phase_labels(ed: int, es: int, n_frames: int) -> np.ndarray:
-    """(T,) 1 for the frames after ED up to and including ES (cyclically), 0 for the others."""
-    since_ed = (np.arange(n_frames) - ed) % n_frames
-    return ((since_ed > 0) & (since_ed <= (es - ed) % n_frames)).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -374,7 +369,8 @@ def analyze_cine(cine: Cine, *, slice_index: int | None = None, rv_angle_deg: fl
         clock.lap("borders")
     heart = None
     if whole_heart:
-        heart = _whole_heart(cine, found, k, cycle, cut, crop, ensemble, n_frames, phase_method, bsa_m2, borders)
+        heart = _whole_heart(cine, found, k, cycle, cut, crop, ensemble, n_frames, phase_method, bsa_m2, borders,
+                             drawn)
         check_measurable(Indices.from_array(np.concatenate([m.indices.to_array() for m in heart.slices])))
         warnings += heart.warnings
         clock.lap("whole heart")
@@ -422,7 +418,7 @@ def _border_warnings(drawn: Borders, ph: PhaseResult) -> list[str]:
 
 def _whole_heart(cine: Cine, locs: list[LVLocation | None], k: int, cycle: Cycle, cut: RuleCrop,
                  crop: dict[str, Any], ensemble: Ensemble, n_frames: int, phase_method: str,
-                 bsa_m2: float | None, borders: BorderModel | None) -> WholeHeart:
+                 bsa_m2: float | None, borders: BorderModel | None, drawn: Borders | None) -> WholeHeart:
     """Every LV slice's cycle measured as the analysed slice's was (that one reused), then volumes."""
     check_enough_slices(locs)
     slices, excluded, located = lv_slices(locs)
@@ -433,7 +429,8 @@ def _whole_heart(cine: Cine, locs: list[LVLocation | None], k: int, cycle: Cycle
                                cut.prediction.spread.to_array(), crop, cut.crops)
     measured = measure_slices(cycles, cine.spacing_mm, cine.slice_positions_mm, slices, located, ensemble, done)
     return combine(measured, excluded, cine.slice_positions_mm, phase_method=phase_method,
-                   to_source=cycle if cycle.resampled else None, bsa_m2=bsa_m2, borders=borders)
+                   to_source=cycle if cycle.resampled else None, bsa_m2=bsa_m2, borders=borders,
+                   drawn={k: drawn.labels} if drawn is not None and k in slices else None)
 
 
 def analyze_crops(raw_crops: np.ndarray, pixel_mm: float, *, ensemble: Ensemble | None = None,

@@ -16,6 +16,7 @@ the thread count is only a matter of speed. PyTorch is not imported.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,6 +209,25 @@ def _session(folder: Path, manifest: dict[str, Any], threads: int) -> Any:
     if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
         raise ModelError(f"{folder}/manifest.json: 'inference' must name the graph file")
     return checked_session(folder / Path(entry["file"]).name, entry.get("sha256"), threads)
+
+
+def read_graph_manifest(path: Path, fmt: str, what: str) -> tuple[dict[str, Any], Path, str]:
+    """A JSON manifest of one ONNX graph beside it (``format``, ``file``, ``sha256``; the localiser's and
+    the border network's): (manifest, the graph's path, its SHA-256).
+
+    Raises:
+        ModelError: an unreadable file, another format, a missing file name or checksum.
+    """
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"cannot read the {what} manifest {path}: {exc}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != fmt:
+        raise ModelError(f"{path} is not a {what} manifest ({fmt})")
+    try:
+        return manifest, path.parent / Path(str(manifest["file"])).name, str(manifest["sha256"])
+    except KeyError as exc:
+        raise ModelError(f"{path}: bad {what} manifest ({exc})") from None
 
 
 def checked_session(path: Path, sha256: str | None, threads: int) -> Any:

@@ -333,15 +333,20 @@ def aha_segments(rwt_ed: np.ndarray, rwt_es: np.ndarray, slices: list[int], ed_c
 # ------------------------------------------------------------------------------------------ together
 
 
-def add_borders(measured: list[SliceMeasure], borders: Any, ed: int, es: int) -> list[SliceMeasure]:
+def add_borders(measured: list[SliceMeasure], borders: Any, ed: int, es: int,
+                drawn: dict[int, np.ndarray] | None = None) -> list[SliceMeasure]:
     """Each slice with the border network's label maps and mask-measured indices at frames ``ed``, ``es``
-    (of the frames measured)."""
+    (of the frames measured). ``drawn``: slice -> label maps of every measured frame already drawn
+    (the analysed slice's), taken as they are."""
     from .borders import mask_indices
 
-    labels = borders.labels(np.concatenate([m.crops[[ed, es]] for m in measured]))  # one ONNX call
-    return [replace(m, labels=labels[2 * i:2 * i + 2],
-                    mask_indices=mask_indices(labels[2 * i:2 * i + 2], float(m.crop["pixel_mm"])))
-            for i, m in enumerate(measured)]
+    drawn = drawn or {}
+    todo = [m for m in measured if m.index not in drawn]
+    new = borders.labels(np.concatenate([m.crops[[ed, es]] for m in todo])) if todo else None  # one ONNX call
+    labels = {m.index: new[2 * i:2 * i + 2] for i, m in enumerate(todo)}
+    labels.update({s: maps[[ed, es]] for s, maps in drawn.items()})
+    return [replace(m, labels=labels[m.index], mask_indices=mask_indices(labels[m.index], float(m.crop["pixel_mm"])))
+            for m in measured]
 
 
 def mask_function(measured: list[SliceMeasure], gap_mm: float, bsa_m2: float | None, ed: int, es: int
@@ -363,7 +368,8 @@ def mask_function(measured: list[SliceMeasure], gap_mm: float, bsa_m2: float | N
 
 def combine(measured: list[SliceMeasure], excluded: dict[int, str], positions_mm: np.ndarray, *,
             ed: int | None = None, es: int | None = None, phase_method: str = "poly",
-            to_source: Any = None, bsa_m2: float | None = None, borders: Any = None) -> WholeHeart:
+            to_source: Any = None, bsa_m2: float | None = None, borders: Any = None,
+            drawn: dict[int, np.ndarray] | None = None) -> WholeHeart:
     """Volumes, function and AHA segments from the measured slices.
 
     Args:
@@ -378,6 +384,7 @@ def combine(measured: list[SliceMeasure], excluded: dict[int, str], positions_mm
         borders: a :class:`~lvquant.analysis.borders.BorderModel`: every slice's ED and ES
             crops are also drawn by it, and the function figures are measured on its masks
             (``function["regressed"]`` keeps those of the regressed areas).
+        drawn: slice -> its label maps of every measured frame, already drawn by ``borders``.
 
     Raises:
         InputError: fewer than :data:`MIN_LV_SLICES` LV slices, or no usable slice spacing.
@@ -397,7 +404,7 @@ def combine(measured: list[SliceMeasure], excluded: dict[int, str], positions_mm
     else:
         ed_c, es_c = int(ed), int(es)
     if borders is not None:
-        measured = add_borders(measured, borders, ed_c, es_c)
+        measured = add_borders(measured, borders, ed_c, es_c, drawn)
     rwt = np.stack([m.indices.rwt_mm for m in measured])  # (S, T, 6)
     aha = aha_segments(rwt[:, ed_c], rwt[:, es_c], slices, a1[:, ed_c])
     if to_source is not None:
@@ -407,10 +414,7 @@ def combine(measured: list[SliceMeasure], excluded: dict[int, str], positions_mm
         ed_s, es_s = ed_c, es_c
     regressed = function_figures(vol, myo, ed_s, es_s, bsa_m2)
     if borders is not None:  # chosen on validation patients: see FUNCTION_SOURCE
-        masks = mask_function(measured, gap, bsa_m2, ed_c, es_c)
-        func = {**{k: v for k, v in masks.items() if k != "regressed_where_masks_hold_lv"},
-                "source": "border network's masks", "regressed": regressed,
-                "regressed_where_masks_hold_lv": masks["regressed_where_masks_hold_lv"]}
+        func = {**mask_function(measured, gap, bsa_m2, ed_c, es_c), "source": FUNCTION_SOURCE, "regressed": regressed}
     else:
         func = {**regressed, "source": "regressed areas"}
     method = {

@@ -26,8 +26,8 @@ dimensions (measured along directions set by the RV) are NaN too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import dataclass, fields
+from typing import Any, Sequence
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -138,15 +138,38 @@ class CropSet:
     @classmethod
     def concatenate(cls, parts: Sequence["CropSet"]) -> "CropSet":
         """One set of several (cut with the same spec and frame count)."""
-        parts = [p for p in parts if len(p)]
-        if not parts:
-            raise InputError("no crops to join")
-        if any(p.spec != parts[0].spec or p.images.shape[1:] != parts[0].images.shape[1:] for p in parts):
-            raise InputError("crop sets cut with other specs or frame counts cannot be joined")
-        cat = lambda name: np.concatenate([getattr(p, name) for p in parts])  # noqa: E731
-        join = lambda name: tuple(v for p in parts for v in getattr(p, name))  # noqa: E731
-        return cls(cat("images"), cat("indices"), cat("pixel_mm"), cat("phase"), join("subjects"), join("sources"),
-                   join("groups"), cat("slices"), cat("mid"), parts[0].spec)
+        return join_rows(cls, parts)
+
+
+def join_rows(cls: type, parts: Sequence) -> Any:
+    """One row set of several of the dataclass ``cls`` (:class:`CropSet`, ``MaskSet``): every array field
+    concatenated, every tuple field joined, ``spec`` kept (all parts must share it and the frame count).
+
+    Raises:
+        InputError: no rows, or parts cut with other specs or frame counts.
+    """
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        raise InputError("no crops to join")
+    if any(p.spec != parts[0].spec or p.images.shape[1:] != parts[0].images.shape[1:] for p in parts):
+        raise InputError("crop sets cut with other specs or frame counts cannot be joined")
+    return cls(**{f.name: _rows(f.name, [getattr(p, f.name) for p in parts]) for f in fields(cls)})
+
+
+def take_rows(rows: Any, keep: np.ndarray) -> Any:
+    """The rows of a row set (:func:`join_rows`) where the boolean ``keep`` (N,) is True."""
+    keep = np.asarray(keep, dtype=bool)
+    return type(rows)(**{f.name: _rows(f.name, [getattr(rows, f.name)], keep) for f in fields(rows)})
+
+
+def _rows(name: str, values: list, keep: np.ndarray | None = None) -> Any:
+    if name == "spec":
+        return values[0]
+    if isinstance(values[0], tuple):
+        joined = tuple(v for part in values for v in part)
+        return joined if keep is None else tuple(v for v, k in zip(joined, keep) if k)
+    joined = np.concatenate(values)
+    return joined if keep is None else joined[keep]
 
 
 def ring_slices(stack: LabelledStack) -> list[int]:

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..analysis.spec import InputSpec
 from ..errors import ModelError, ReaderError
-from ..outputs import atomic_file
+from ..outputs import write_npz_atomic
 from . import acdc, sunnybrook
 from .builder import CropSet
 
@@ -52,10 +52,22 @@ def save_crops(crops: CropSet, path: str | os.PathLike) -> Path:
         "mid": crops.mid, "spec": np.array(json.dumps(crops.spec.to_dict())),
         "licences": np.array(json.dumps(licences_of(crops))),
     }
-    with atomic_file(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-    return path
+    return write_npz_atomic(path, arrays)
+
+
+def read_npz(path: Path, key: str, fmt: str, what: str) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` whose marker array ``key`` holds the format name ``fmt``.
+
+    Raises:
+        ReaderError: unreadable, or not such a file (``what`` says what it should have been).
+    """
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if key not in z.files or str(z[key]) != fmt:
+                raise ReaderError(f"{path} is not {what} ({fmt})")
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise ReaderError(f"cannot read {path}: {exc}") from None
 
 
 def read_crops(path: str | os.PathLike) -> CropSet:
@@ -65,13 +77,7 @@ def read_crops(path: str | os.PathLike) -> CropSet:
         ReaderError: not such a file, or its arrays do not fit together.
     """
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            if FORMAT_KEY not in z.files or str(z[FORMAT_KEY]) != FORMAT:
-                raise ReaderError(f"{path} is not an lvquant crop file ({FORMAT}): write one with 'lvquant dataset'")
-            a = {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise ReaderError(f"cannot read {path}: {exc}") from None
+    a = read_npz(path, FORMAT_KEY, FORMAT, "an lvquant crop file: write one with 'lvquant dataset'")
     try:
         spec = InputSpec.from_dict(json.loads(str(a["spec"])))
         n = a["images"].shape[0]

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -32,8 +31,10 @@ import numpy as np
 from ..analysis.convert import crop_rotated
 from ..analysis.spec import InputSpec
 from ..errors import InputError, ModelError, ReaderError
-from ..outputs import atomic_file
-from .builder import LABEL_SUPERSAMPLE, LabelledStack, mid_ring_slice, slice_crop_geometry, stack_rv_angle
+from ..outputs import write_npz_atomic
+from .files import read_npz
+from .builder import (LABEL_SUPERSAMPLE, LabelledStack, join_rows, mid_ring_slice, slice_crop_geometry,
+                      stack_rv_angle, take_rows)
 
 FORMAT = "lvquant-mask-crops/1"
 #: Label values of the maps.
@@ -67,15 +68,12 @@ class MaskSet:
 
     @classmethod
     def concatenate(cls, parts: Sequence["MaskSet"]) -> "MaskSet":
-        parts = [p for p in parts if len(p)]
-        if not parts:
-            raise InputError("no crops to join")
-        if any(p.spec != parts[0].spec or p.images.shape[1:] != parts[0].images.shape[1:] for p in parts):
-            raise InputError("crop sets cut with other specs or frame counts cannot be joined")
-        cat = lambda name: np.concatenate([getattr(p, name) for p in parts])  # noqa: E731
-        join = lambda name: tuple(v for p in parts for v in getattr(p, name))  # noqa: E731
-        return cls(cat("images"), cat("labels"), cat("pixel_mm"), join("subjects"), join("sources"), join("groups"),
-                   cat("slices"), parts[0].spec)
+        """One set of several (cut with the same spec and frame count)."""
+        return join_rows(cls, parts)
+
+    def take(self, keep: np.ndarray) -> "MaskSet":
+        """The rows where the boolean ``keep`` (N,) is True."""
+        return take_rows(self, keep)
 
 
 def lv_label_slices(stack: LabelledStack) -> list[int]:
@@ -94,6 +92,21 @@ def label_map(cavity: np.ndarray, myocardium: np.ndarray, k: int) -> np.ndarray:
     return np.argmax(fractions, axis=0).astype(np.uint8)
 
 
+def crop_label_maps(cavity: np.ndarray, myocardium: np.ndarray, centre_px, spacing_mm, side_mm: float,
+                    angle_deg: float, spec: InputSpec) -> np.ndarray:
+    """(F, H, W) cavity and myocardium labels of one slice -> (F, P, P) label maps of its crop, cut as
+    :func:`lvquant.analysis.convert.crop_rotated` cuts the image (sampled
+    :data:`~lvquant.datasets.builder.LABEL_SUPERSAMPLE` times finer, then :func:`label_map`)."""
+    p, k = spec.crop_pixels, LABEL_SUPERSAMPLE
+
+    def turned(mask: np.ndarray) -> np.ndarray:
+        fine, _ = crop_rotated(mask.astype(np.float32), centre_px, spacing_mm, side_mm, angle_deg, p * k,
+                               spec.rv_angle_deg)
+        return fine >= 0.5
+
+    return label_map(turned(cavity), turned(myocardium), k)
+
+
 def build_mask_crops(stack: LabelledStack, spec: InputSpec) -> MaskSet:
     """Crops and label maps of every LV slice of a labelled stack (see the module's docstring).
 
@@ -103,19 +116,14 @@ def build_mask_crops(stack: LabelledStack, spec: InputSpec) -> MaskSet:
     if stack.myocardium is None:
         raise InputError(f"{stack.source} {stack.subject}: the border network needs a myocardium label")
     stack_angle = stack_rv_angle(stack, mid_ring_slice(stack))
-    p, k = spec.crop_pixels, LABEL_SUPERSAMPLE
     chosen = lv_label_slices(stack)
     images, labels, pixel = [], [], []
     for s in chosen:
         centre, side, angle = slice_crop_geometry(stack, s, spec, stack_angle)
         sp = stack.spacing_mm
-        crop, pixel_mm = crop_rotated(stack.images[:, s], centre, sp, side, angle, p, spec.rv_angle_deg)
-
-        def turned(mask: np.ndarray) -> np.ndarray:
-            fine, _ = crop_rotated(mask.astype(np.float32), centre, sp, side, angle, p * k, spec.rv_angle_deg)
-            return fine >= 0.5
-
-        labels.append(label_map(turned(stack.cavity[:, s]), turned(stack.myocardium[:, s]), k))
+        crop, pixel_mm = crop_rotated(stack.images[:, s], centre, sp, side, angle, spec.crop_pixels,
+                                      spec.rv_angle_deg)
+        labels.append(crop_label_maps(stack.cavity[:, s], stack.myocardium[:, s], centre, sp, side, angle, spec))
         images.append(crop)
         pixel.append(pixel_mm)
     n = len(chosen)
@@ -158,10 +166,7 @@ def save_mask_crops(crops: MaskSet, path: str | os.PathLike, licences: dict[str,
               "subjects": np.array(crops.subjects), "sources": np.array(crops.sources),
               "groups": np.array(crops.groups), "slices": crops.slices,
               "spec": np.array(json.dumps(crops.spec.to_dict())), "licences": np.array(json.dumps(licences))}
-    with atomic_file(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-    return path
+    return write_npz_atomic(path, arrays)
 
 
 def read_mask_crops(path: str | os.PathLike) -> MaskSet:
@@ -171,13 +176,7 @@ def read_mask_crops(path: str | os.PathLike) -> MaskSet:
         ReaderError: not such a file, or its arrays do not fit together.
     """
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            if "format" not in z.files or str(z["format"]) != FORMAT:
-                raise ReaderError(f"{path} is not a mask crop file ({FORMAT})")
-            a = {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise ReaderError(f"cannot read {path}: {exc}") from None
+    a = read_npz(path, "format", FORMAT, "a mask crop file")
     try:
         crops = MaskSet(a["images"].astype(np.float32), a["labels"].astype(np.uint8), a["pixel_mm"].astype(np.float64),
                         tuple(a["subjects"].tolist()), tuple(a["sources"].tolist()), tuple(a["groups"].tolist()),
@@ -190,5 +189,5 @@ def read_mask_crops(path: str | os.PathLike) -> MaskSet:
     return crops
 
 
-__all__ = ["MaskSet", "build_mask_crops", "phantom_mask_crops", "save_mask_crops", "read_mask_crops", "lv_label_slices", "label_map",
+__all__ = ["MaskSet", "build_mask_crops", "crop_label_maps", "phantom_mask_crops", "save_mask_crops", "read_mask_crops", "lv_label_slices", "label_map",
            "BACKGROUND", "CAVITY", "MYOCARDIUM", "FORMAT"]

@@ -44,7 +44,7 @@ import numpy as np
 from ..cine import Cine, SourceInfo
 from ..errors import InputError, MatFileError
 from ..indices import Indices, mm_to_normalised, normalised_to_mm
-from ..outputs import atomic_file
+from ..outputs import atomic_file, write_npz_atomic
 
 __all__ = [
     "CROP_SIDE_PX",
@@ -1026,8 +1026,4 @@ def write_lvquan_npz(dataset: LVQuanDataset, path: str | os.PathLike, *, images_
     arrays = _matlab_arrays(dataset, images_key)
     key = next(k for k in IMAGE_KEYS if k in arrays)
     arrays[key] = arrays[key].astype(np.float32)
-    path = Path(path)
-    with atomic_file(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-    return path
+    return write_npz_atomic(path, arrays)
