@@ -1,7 +1,8 @@
 """Train the border network on every LV slice of the ACDC training patients (never the test part).
 
     python scripts/train_border_net.py --out borders_b1 [--cache masks_train.npz] [--epochs 60]
-        [--all-train] [--width 16] [--threads 2]
+        [--all-train] [--width 16] [--threads 2] [--phantom N [--phantom-stack K] [--phantom-cache F]]
+        [--init borders.safetensors]
 
 The ACDC training part of ``splits/real_v1.json`` is divided as for the localiser: every fifth
 patient by name is a validation patient (the epoch kept is the best on them), unless
@@ -42,6 +43,8 @@ def main() -> int:
     ap.add_argument("--phantom", type=int, default=0, metavar="N",
                     help="also N phantom subjects (seed --phantom-seed; their ED and ES crops and exact masks)")
     ap.add_argument("--phantom-seed", type=int, default=7000)
+    ap.add_argument("--phantom-stack", type=int, default=0, metavar="K",
+                    help="and K more slices of each phantom subject between its apex and base")
     ap.add_argument("--phantom-cache", type=Path, default=None, help="mask crop file of the phantom subjects "
                     "(built when missing)")
     ap.add_argument("--init", type=Path, default=None, help="borders.safetensors to start from")
@@ -65,21 +68,24 @@ def main() -> int:
         if args.phantom_cache is not None and args.phantom_cache.exists():
             ph = read_mask_crops(args.phantom_cache)
         else:
-            ph = phantom_mask_crops(args.phantom, args.phantom_seed, spec)
+            ph = phantom_mask_crops(args.phantom, args.phantom_seed, spec, stack_slices=args.phantom_stack)
             if args.phantom_cache is not None:
                 save_mask_crops(ph, args.phantom_cache, {"phantom": "lvquant synthetic phantom"})
-        if len(ph) != args.phantom:
-            print(f"{args.phantom_cache} holds {len(ph)} phantom subjects, not {args.phantom}", file=sys.stderr)
+        n_subjects = len({name.split("@")[0] for name in ph.subjects})
+        if n_subjects != args.phantom:
+            print(f"{args.phantom_cache} holds {n_subjects} phantom subjects, not {args.phantom}", file=sys.stderr)
             return 2
         train = MaskSet.concatenate([train, ph])
-        sources["phantom"] = f"lvquant's synthetic phantom, {args.phantom} subjects of seed {args.phantom_seed} (no licence restriction)"
+        stack = f", each with {args.phantom_stack} more slices between apex and base" if args.phantom_stack else ""
+        sources["phantom"] = (f"lvquant's synthetic phantom, {args.phantom} subjects of seed {args.phantom_seed}{stack} "
+                              "(no licence restriction)")
     cfg = BorderTrainConfig(epochs=args.epochs, width=args.width, lr=args.lr, threads=args.threads)
     provenance = {
         "data": {"sources": sources, "split": {"file": args.split.name, "part": "train",
                                                           "validation_patients": val_patients},
                  "patients": sorted(s for s in set(train.subjects) if not s.startswith("phantom:")),
                  "slices": "every slice with an LV label, ED and ES" + (
-                     f"; and the ED and ES crops of {args.phantom} phantom subjects" if args.phantom else "")},
+                     f"; and the ED and ES crops of {len(ph) if args.phantom else 0} phantom slices" if args.phantom else "")},
     }
 
     def progress(epoch: int, loss: float, scores) -> None:

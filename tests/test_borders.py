@@ -76,6 +76,20 @@ def test_mask_crops_cover_every_lv_slice_and_round_trip(tmp_path):
         build_mask_crops(replace(stack, myocardium=None), SPEC)
 
 
+def test_phantom_mask_crops_add_stack_slices_with_exact_labels():
+    from lvquant.datasets.masks import phantom_mask_crops, phantom_stack_offsets
+
+    m = phantom_mask_crops(2, 5, SPEC, stack_slices=1)
+    z = phantom_stack_offsets(2, 5, 1)
+    assert m.subjects == ("phantom:5:0", f"phantom:5:0@{z[0][0]:+.2f}mm", "phantom:5:1", f"phantom:5:1@{z[1][0]:+.2f}mm")
+    assert m.images.shape == (4, 2, 80, 80) == m.labels.shape
+    assert list(m.slices) == [0, round(z[0][0]), 0, round(z[1][0])]
+    mid_only = phantom_mask_crops(2, 5, SPEC)
+    assert np.array_equal(mid_only.labels, m.labels[[0, 2]]) and np.array_equal(mid_only.images, m.images[[0, 2]])
+    for labels in m.labels:
+        assert (labels[0] == 2).any()  # every slice holds myocardium at ED (a cap slice may hold no cavity)
+
+
 def test_augmentation_moves_labels_with_the_image():
     rng = np.random.default_rng(0)
     y = torch.from_numpy(build_mask_crops(_stack(1), SPEC).labels[:, 0].astype(np.int64))

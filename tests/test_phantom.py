@@ -246,3 +246,56 @@ def test_library_never_prints(capsys):
     generate_subject(0, 1, PhantomConfig(n_frames=6))
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+# ------------------------------------------------------------------ slices off the mid slice
+
+
+def test_basal_slices_follow_the_measured_real_profile():
+    """Toward the base the cavity widens to a plateau and the wall thickens (ACDC training patients:
+    cavity area 1.12 x the mid slice's at 10-20 mm, 1.15 x at 20-40 mm; wall 1.08-1.18 x), continuous
+    at the mid slice on both sides."""
+    from lvquant.phantom.motion import slice_scales
+
+    z = np.linspace(0.0, 60.0, 61)
+    cav, wall, _ = np.array([slice_scales(v, 45.0) for v in z]).T
+    assert cav[0] == wall[0] == 1.0
+    assert np.all(np.diff(cav) > 0) and np.all(np.diff(wall) > 0)
+    assert 1.09 <= cav[15] ** 2 <= 1.16 and 1.12 <= cav[30] ** 2 <= 1.18 and cav[-1] ** 2 < 1.2
+    assert 1.05 <= wall[15] <= 1.15 and 1.12 <= wall[35] <= 1.2
+    below = np.array(slice_scales(-1e-6, 45.0))
+    assert np.allclose(below, slice_scales(0.0, 45.0), atol=1e-4)
+
+
+def test_a_stack_slice_has_the_stacks_phase_and_its_own_borders():
+    mid = generate_subject(2, SEED)
+    assert np.array_equal(generate_subject(2, SEED, z_mm=0.0).images, mid.images)
+    apex = make_scene(2, SEED, PhantomConfig()).apex_mm
+    for z, smaller in ((-0.6 * apex, True), (25.0, False)):
+        s = generate_subject(2, SEED, z_mm=z)
+        assert (s.ed_frame, s.es_frame) == (mid.ed_frame, mid.es_frame)
+        assert s.endo.any() and (s.epi & ~s.endo).any() and np.all(s.epi | ~s.endo)
+        # cut on its own borders: the cavity fills about as much of the crop as on the mid slice,
+        # while in mm it is smaller toward the apex and larger toward the base
+        assert 0.5 < s.endo[s.ed_frame].mean() / mid.endo[mid.ed_frame].mean() < 2.0
+        ratio = s.indices.cavity_area_mm2[s.ed_frame] / mid.indices.cavity_area_mm2[mid.ed_frame]
+        assert (ratio < 0.9) if smaller else (1.05 < ratio < 1.2)
+        m = measure_masks(s.endo, s.epi, s.crop_spacing_mm)
+        assert np.allclose(m.cavity_area_mm2, s.indices.cavity_area_mm2, rtol=0.06)
+    cap = generate_subject(2, SEED, z_mm=-apex - 2.0)  # the solid apical cap: myocardium, no cavity
+    assert not cap.endo.any() and cap.epi.any()
+    assert np.all(cap.indices.cavity_area_mm2 == 0) and np.all(cap.indices.myocardium_area_mm2 > 0)
+    with pytest.raises(InputError, match="past the apex"):
+        generate_subject(2, SEED, z_mm=-apex - 30.0)
+
+
+def test_phantom_stack_offsets_are_drawn_per_subject():
+    from lvquant.datasets.masks import PHANTOM_STACK_MIN_OFFSET_MM, PHANTOM_STACK_Z_MM, phantom_stack_offsets
+
+    a = phantom_stack_offsets(6, SEED, 3)
+    assert phantom_stack_offsets(3, SEED, 3) == a[:3] and phantom_stack_offsets(6, SEED + 1, 3) != a
+    for i, zs in enumerate(a):
+        apex = make_scene(i, SEED, PhantomConfig()).apex_mm
+        assert len(zs) == 3
+        assert all(-apex + PHANTOM_STACK_Z_MM[0] <= z <= PHANTOM_STACK_Z_MM[1] for z in zs)
+        assert all(abs(z) >= PHANTOM_STACK_MIN_OFFSET_MM for z in zs)

@@ -131,10 +131,48 @@ def build_mask_crops(stack: LabelledStack, spec: InputSpec) -> MaskSet:
                    (stack.subject,) * n, (stack.source,) * n, (stack.group,) * n, np.asarray(chosen), spec)
 
 
-def phantom_mask_crops(n_subjects: int, seed: int, spec: InputSpec) -> MaskSet:
+#: Where the stack slices of :func:`phantom_mask_crops` are drawn: mm from the mid slice, from
+#: this far below the apex of the cavity up to this far above the mid slice (a full stack's
+#: extent in the phantom's DICOM series).
+PHANTOM_STACK_Z_MM = (-5.0, 40.0)
+#: Slices closer than this to the mid slice are not drawn as stack slices (the mid slice is always there).
+PHANTOM_STACK_MIN_OFFSET_MM = 4.0
+
+
+def phantom_stack_offsets(n_subjects: int, seed: int, per_subject: int) -> list[list[float]]:
+    """The stack slices of :func:`phantom_mask_crops`: ``per_subject`` offsets (mm from the mid slice) per subject.
+
+    Drawn uniformly between :data:`PHANTOM_STACK_Z_MM` (the lower end below the subject's apex of the
+    cavity) at least :data:`PHANTOM_STACK_MIN_OFFSET_MM` from the mid slice, from a generator of their
+    own per subject (``[seed, subject, 99]``): subject i's slices do not depend on how many subjects
+    are drawn.
+    """
+    from ..phantom.config import PhantomConfig
+    from ..phantom.subject import make_scene
+
+    cfg = PhantomConfig()
+    out = []
+    for i in range(int(n_subjects)):
+        apex = make_scene(i, seed, cfg).apex_mm
+        rng = np.random.default_rng([int(seed), i, 99])
+        zs: list[float] = []
+        while len(zs) < per_subject:
+            z = float(rng.uniform(-apex + PHANTOM_STACK_Z_MM[0], PHANTOM_STACK_Z_MM[1]))
+            if abs(z) >= PHANTOM_STACK_MIN_OFFSET_MM:
+                zs.append(round(z, 2))
+        out.append(zs)
+    return out
+
+
+def phantom_mask_crops(n_subjects: int, seed: int, spec: InputSpec, stack_slices: int = 0) -> MaskSet:
     """Phantom subjects in the LVQuan layout as mask crops: their ED and ES crops and exact label maps
     (the masks the phantom renders at the crop's pixel centres; the phantom's crops follow the method's
     spec: 80 pixels, RV on the left, side 2.2-2.8 × the ED epicardial diameter).
+
+    Each subject gives its mid slice and, with ``stack_slices`` > 0, that many more slices between
+    the apex and the base (:func:`phantom_stack_offsets`), each cut on its own ED borders as the
+    whole-heart analysis cuts a stack's slices. Rows are named ``phantom:SEED:I`` (mid slice) or
+    ``phantom:SEED:I@Zmm``; ``slices`` holds the slice's offset rounded to whole mm.
 
     Raises:
         InputError: ``spec`` is not the phantom's crop layout.
@@ -145,18 +183,24 @@ def phantom_mask_crops(n_subjects: int, seed: int, spec: InputSpec) -> MaskSet:
     cfg = PhantomConfig()
     if spec.crop_pixels != cfg.crop_size or spec.rv_angle_deg != 270.0:
         raise InputError("phantom mask crops exist for 80-pixel crops with the RV at 9 o'clock only")
-    images, labels, pixel = [], [], []
+    offsets = phantom_stack_offsets(n_subjects, seed, stack_slices) if stack_slices else [[]] * int(n_subjects)
+    images, labels, pixel, names, slices = [], [], [], [], []
     for i in range(int(n_subjects)):
-        sub = generate_subject(i, seed, cfg)
-        frames = [sub.ed_frame, sub.es_frame]
-        images.append(sub.images[frames])
-        labels.append(np.where(sub.endo[frames], CAVITY, np.where(sub.epi[frames], MYOCARDIUM, BACKGROUND))
-                      .astype(np.uint8))
-        pixel.append(sub.crop_spacing_mm)
+        for z in [0.0, *offsets[i]]:
+            try:
+                sub = generate_subject(i, seed, cfg, z_mm=z)
+            except InputError:  # drawn past this subject's apex: no LV on that slice
+                continue
+            frames = [sub.ed_frame, sub.es_frame]
+            images.append(sub.images[frames])
+            labels.append(np.where(sub.endo[frames], CAVITY, np.where(sub.epi[frames], MYOCARDIUM, BACKGROUND))
+                          .astype(np.uint8))
+            pixel.append(sub.crop_spacing_mm)
+            names.append(f"phantom:{seed}:{i}" if z == 0.0 else f"phantom:{seed}:{i}@{z:+.2f}mm")
+            slices.append(int(round(z)))
     n = len(images)
     return MaskSet(np.stack(images).astype(np.float32), np.stack(labels), np.asarray(pixel, dtype=np.float64),
-                   tuple(f"phantom:{seed}:{i}" for i in range(n)), ("phantom",) * n, ("phantom",) * n,
-                   np.zeros(n, dtype=np.int64), spec)
+                   tuple(names), ("phantom",) * n, ("phantom",) * n, np.asarray(slices, dtype=np.int64), spec)
 
 
 def save_mask_crops(crops: MaskSet, path: str | os.PathLike, licences: dict[str, str]) -> Path:
@@ -189,5 +233,5 @@ def read_mask_crops(path: str | os.PathLike) -> MaskSet:
     return crops
 
 
-__all__ = ["MaskSet", "build_mask_crops", "crop_label_maps", "phantom_mask_crops", "save_mask_crops", "read_mask_crops", "lv_label_slices", "label_map",
+__all__ = ["MaskSet", "build_mask_crops", "crop_label_maps", "phantom_mask_crops", "phantom_stack_offsets", "save_mask_crops", "read_mask_crops", "lv_label_slices", "label_map",
            "BACKGROUND", "CAVITY", "MYOCARDIUM", "FORMAT"]

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..geometry import phase_from_areas, polygon_area, polygon_centroid
+from ..geometry import phase_from_areas, polygon_centroid
 from ..indices import Indices
 from .config import PhantomConfig
 from .render import Lattice, border_polygons
@@ -83,18 +83,9 @@ def _orientation(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 def _slice_truth(states: list, spacing: float) -> Indices:
-    """A slice's truth per frame (:func:`~lvquant.phantom.subject._truth` in the heart frame); in a frame
-    at or beyond the apex, where the cavity has closed, the cavity area and dimensions are 0, the
-    myocardium area is the solid cap's (0 past it) and the wall thicknesses are NaN (undefined)."""
-    out = []
-    for st in states:
-        if np.max(st.r_endo) > 1e-3:
-            out.append(_truth([st], lambda y, x: (y / spacing, x / spacing), spacing, "heart").frame(0))
-            continue
-        _, epi = border_polygons(st, "heart")
-        cap = polygon_area(epi) if np.max(st.r_epi) > 1e-3 else 0.0
-        out.append(Indices(np.float64(0.0), np.float64(cap), np.zeros(3), np.full(6, np.nan)))
-    return Indices.stack(out)
+    """A slice's truth per frame: :func:`~lvquant.phantom.subject._truth` in the heart frame (a closed
+    cavity at or beyond the apex measures 0)."""
+    return _truth(states, lambda y, x: (y / spacing, x / spacing), spacing, "heart")
 
 
 def render_series(index: int, seed: int = 0, config: PhantomConfig | None = None) -> DicomSeries:

@@ -179,16 +179,24 @@ def _ed_geometry(states: list[HeartState]) -> tuple[int, np.ndarray, float]:
 
 
 def _truth(states: list[HeartState], to_pixel, spacing: float, frame: str) -> Indices:
+    """Per frame, the indices measured on the exact border polygons mapped by ``to_pixel`` to pixels of
+    ``spacing`` mm. In a frame at or beyond the apex, where the cavity has closed, the cavity area and
+    dimensions are 0, the myocardium area is the solid cap's (0 past it) and the wall thicknesses are
+    NaN (undefined)."""
     out = []
     for s in states:
         endo, epi = border_polygons(s, frame)
-        er, ec = to_pixel(endo[:, 0], endo[:, 1])
         pr, pc = to_pixel(epi[:, 0], epi[:, 1])
+        if np.max(s.r_endo) <= 1e-3:
+            cap = polygon_area(np.stack([pr, pc], 1)) * spacing**2 if np.max(s.r_epi) > 1e-3 else 0.0
+            out.append(Indices(np.float64(0.0), np.float64(cap), np.zeros(3), np.full(6, np.nan)))
+            continue
+        er, ec = to_pixel(endo[:, 0], endo[:, 1])
         out.append(measure_contours(np.stack([ec, er], 1), np.stack([pc, pr], 1), spacing))
     return Indices.stack(out)
 
 
-def generate_subject(index: int, seed: int = 0, config: PhantomConfig | None = None) -> PhantomSubject:
+def generate_subject(index: int, seed: int = 0, config: PhantomConfig | None = None, z_mm: float = 0.0) -> PhantomSubject:
     """Generate subject ``index`` of the phantom population ``seed`` in the LVQuan layout.
 
     The subject is rendered at its native pixel spacing, on a native grid
@@ -204,17 +212,37 @@ def generate_subject(index: int, seed: int = 0, config: PhantomConfig | None = N
     seed : int
         Population seed, >= 0.
     config : PhantomConfig, optional
+    z_mm : float
+        The slice, mm above the mid-ventricular one (negative toward the apex; 0, the
+        LVQuan mid slice, by default). Its crop follows the same rule on that slice's own
+        ED cavity centroid and epicardial area, as the whole-heart analysis crops each slice.
 
     Returns
     -------
     PhantomSubject
+
+    Raises
+    ------
+    InputError
+        ``z_mm`` is past the apex (no epicardium on that slice at ED).
+
+    Off the mid slice, the phase, ED and ES are the mid slice's (the stack's), and ``indices``
+    are that slice's own (cavity 0 in the solid apical cap).
     """
     config = config or PhantomConfig()
     seed, index = check_seed_index(seed, index)
     scene = make_scene(index, seed, config)
     m, c = config.n_frames, config.crop_size
-    states = scene.states(m)
-    ed, centroid, epi_area = _ed_geometry(states)
+    states = scene.states(m, float(z_mm))
+    if z_mm == 0.0:
+        ed, centroid, epi_area = _ed_geometry(states)
+    else:  # the stack's ED (the mid slice's); the crop on this slice's own borders at ED
+        ed = phase_from_areas([st.cavity_area() for st in scene.states(m)]).ed_frame
+        endo_poly, epi_poly = border_polygons(states[ed], "body")
+        epi_area = polygon_area(epi_poly)
+        if not epi_area > 1.0:
+            raise InputError(f"the slice {z_mm:g} mm from the mid-ventricle is past the apex of phantom subject {index}")
+        centroid = polygon_centroid(endo_poly) if polygon_area(endo_poly) > 1.0 else polygon_centroid(epi_poly)
 
     rc = _rng(seed, index, _CROP)
     k = float(rc.uniform(*config.crop_scale))
@@ -243,7 +271,7 @@ def generate_subject(index: int, seed: int = 0, config: PhantomConfig | None = N
         images[t] = sample_antialiased(native[None], rows, cols, (ratio, ratio))[0]
         endo[t], epi[t] = heart_masks(state, yo, xo)
     indices = _truth(states, out.to_pixel, out_spacing, "body")
-    phase = phase_from_areas(indices.cavity_area_mm2)
+    phase = phase_from_areas(indices.cavity_area_mm2 if z_mm == 0.0 else [st.cavity_area() for st in scene.states(m)])
     app = scene.appearance
     info = {
         "pathology": scene.pathology,
