@@ -14,6 +14,7 @@ import pytest
 
 from dicom_fixtures import (
     AXIAL,
+    base_dataset,
     PATIENT_NAME,
     SECRETS,
     no_pixel_dataset,
@@ -504,3 +505,60 @@ def test_a_wrong_rescale_slope_in_a_few_files_is_refused(tmp_path):
         ds.save_as(f)
     with pytest.raises(DicomError, match="differ in intensity scale"):
         read_dicom(tmp_path)
+
+
+# ------------------------------------------------------------------ header values from raw bytes
+
+
+def _pydicom_value(ds, keyword):
+    value = ds.get(keyword, None)
+    if value is None or value == "":
+        return None
+    return list(value) if isinstance(value, pydicom.multival.MultiValue) else value
+
+
+@pytest.mark.parametrize("syntax", ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2", "1.2.840.10008.1.2.2"])
+def test_header_values_converted_from_raw_bytes_equal_pydicoms(tmp_path, syntax):
+    """The scan converts its numeric, UID and code attributes from the raw bytes itself (pydicom's
+    conversion is most of a header's cost): the same values pydicom gives, in every encoding; what it
+    cannot parse it leaves to pydicom."""
+    from lvquant.io import dicom as D
+
+    ds = base_dataset()
+    set_pixels(ds, np.arange(12, dtype=np.int16).reshape(3, 4))
+    ds.SeriesInstanceUID, ds.SeriesNumber, ds.InstanceNumber = "1.2.3.4", 7, -3
+    ds.TriggerTime, ds.SliceLocation, ds.SliceThickness = "12.5", " -3.25e1", "8"
+    ds.ImagePositionPatient, ds.ImageOrientationPatient = ["-1.5", "2", "+3.0"], [1, 0, 0, 0, 0.6, 0.8]
+    ds.PixelSpacing, ds.RescaleSlope, ds.RescaleIntercept = ["1.4", "1.4"], "2.0", "-1024"
+    ds.Rows = 3
+    ds.file_meta.TransferSyntaxUID = syntax
+    path = tmp_path / "f.dcm"
+
+    def write():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds.save_as(path, enforce_file_format=True)
+
+    write()
+    converted = 0
+    for keyword in D._RAW_VR:
+        mine = D._raw_value(pydicom.dcmread(path, specific_tags=D._SCAN_TAGS), keyword)
+        theirs = _pydicom_value(pydicom.dcmread(path, specific_tags=D._SCAN_TAGS), keyword)
+        if mine is D._NOT_RAW:
+            continue
+        converted += 1
+        assert mine == theirs, keyword
+        assert type(mine) in (type(None), int, float, str, list), keyword
+    assert converted == len(D._RAW_VR)  # nothing here needed pydicom
+    # values outside the standard's number syntax, several codes, and absent tags
+    for text, expect in (("1_0", D._NOT_RAW), ("nan", D._NOT_RAW), ("  ", None)):
+        with warnings.catch_warnings():  # pydicom warns of the invalid values, as the reader silences it
+            warnings.simplefilter("ignore")
+            ds.TriggerTime = text
+            write()
+            assert D._raw_value(pydicom.dcmread(path), "TriggerTime") is expect
+            assert D._float(D._get(pydicom.dcmread(path), "TriggerTime")) == (10.0 if text == "1_0" else None)  # as before
+    assert D._raw_value(pydicom.dcmread(path), "NumberOfFrames") is None  # absent
+    ds.PhotometricInterpretation = ["MONOCHROME2", "X"]
+    write()
+    assert D._raw_value(pydicom.dcmread(path), "PhotometricInterpretation") is D._NOT_RAW

@@ -190,6 +190,12 @@ def measure_slices(frames: np.ndarray, spacing: tuple[float, float], positions_m
                    done: dict[int, SliceMeasure] | None = None) -> list[SliceMeasure]:
     """The networks on each listed slice, cropped by the spec's rule at its location.
 
+    The rule's first guess of each slice's crop side is the localiser's radius, scaled by how far
+    the localiser's radius was from the rule's final side on an anchor slice: the slices in
+    ``done`` (the analysis's mid slice), else the run's middle slice, measured first. The
+    localiser's radii are then used for the slices' relative sizes only, and fewer slices need the
+    rule's second pass.
+
     Args:
         frames: (S, T, H, W) the frames to measure per slice (the resampled cycles in an
             analysis; ED and ES for ACDC).
@@ -198,23 +204,30 @@ def measure_slices(frames: np.ndarray, spacing: tuple[float, float], positions_m
         slices, locations: from :func:`lv_slices`.
         done: slices already measured (the analysis's mid slice), reused as they are.
     """
+    done = dict(done or {})
+    loc_of = dict(zip(slices, locations))
+    if not any(s in loc_of for s in done):
+        anchor = slices[len(slices) // 2]
+        done.update(_cut_slices(frames, spacing, positions_mm, [(anchor, loc_of[anchor])], ensemble, 1.0))
+    mean_px = float(np.sqrt(spacing[0] * spacing[1]))
+    ratios = [done[s].crop["side_mm"] / ensemble.spec.crop_side_from_radius(loc_of[s].epi_radius_px * mean_px)
+              for s in done if s in loc_of]
+    todo = [(s, loc) for s, loc in zip(slices, locations) if s not in done]
+    done.update(_cut_slices(frames, spacing, positions_mm, todo, ensemble, float(np.median(ratios))))
+    return [done[s] for s in slices]
+
+
+def _cut_slices(frames: np.ndarray, spacing: tuple[float, float], positions_mm: np.ndarray,
+                todo: list[tuple[int, LVLocation]], ensemble: Ensemble, side_scale: float) -> dict[int, SliceMeasure]:
+    """:func:`measure_slices` of the listed (slice, location) pairs, the first guesses × ``side_scale``."""
     from .pipeline import CropJob, crop_by_rule_many, rule_crop_info
 
-    done = done or {}
     mean_px = float(np.sqrt(spacing[0] * spacing[1]))
-    todo = [(s, loc) for s, loc in zip(slices, locations) if s not in done]
-    jobs = [CropJob(frames[s], loc.centre_px, ensemble.spec.crop_side_from_radius(loc.epi_radius_px * mean_px),
+    jobs = [CropJob(frames[s], loc.centre_px, side_scale * ensemble.spec.crop_side_from_radius(loc.epi_radius_px * mean_px),
                     loc.rv_angle_deg) for s, loc in todo]
-    cut = {s: (c, loc) for (s, loc), c in zip(todo, crop_by_rule_many(jobs, spacing, ensemble))}
-    out = []
-    for s in slices:
-        if s in done:
-            out.append(done[s])
-            continue
-        c, loc = cut[s]
-        out.append(SliceMeasure(s, float(positions_mm[s]), c.prediction.mean, c.prediction.spread.to_array(),
-                                rule_crop_info(c, loc, ensemble.spec, rv_source="estimated"), c.crops))
-    return out
+    return {s: SliceMeasure(s, float(positions_mm[s]), c.prediction.mean, c.prediction.spread.to_array(),
+                            rule_crop_info(c, loc, ensemble.spec, rv_source="estimated"), c.crops)
+            for (s, loc), c in zip(todo, crop_by_rule_many(jobs, spacing, ensemble))}
 
 
 # ------------------------------------------------------------------------------------------ volumes

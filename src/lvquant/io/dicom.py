@@ -180,8 +180,75 @@ def _safe_reason(exc: BaseException) -> str:
 
 
 # --------------------------------------------------------------------------- value helpers
+#: The scan's attributes whose values :func:`_raw_value` converts itself, with the VR the standard
+#: gives them (tag, VR). pydicom's own conversion costs ~50 µs an element, most of reading a header.
+#: Text that may depend on the character set (Manufacturer) is left to pydicom.
+_RAW_VR = {
+    "SOPClassUID": (0x00080016, "UI"), "SOPInstanceUID": (0x00080018, "UI"), "Modality": (0x00080060, "CS"),
+    "SeriesInstanceUID": (0x0020000E, "UI"), "SeriesNumber": (0x00200011, "IS"), "InstanceNumber": (0x00200013, "IS"),
+    "TriggerTime": (0x00181060, "DS"), "SliceLocation": (0x00201041, "DS"), "SliceThickness": (0x00180050, "DS"),
+    "ImagePositionPatient": (0x00200032, "DS"), "ImageOrientationPatient": (0x00200037, "DS"),
+    "PixelSpacing": (0x00280030, "DS"), "Rows": (0x00280010, "US"), "Columns": (0x00280011, "US"),
+    "SamplesPerPixel": (0x00280002, "US"), "PhotometricInterpretation": (0x00280004, "CS"),
+    "BitsAllocated": (0x00280100, "US"), "BitsStored": (0x00280101, "US"), "PixelRepresentation": (0x00280103, "US"),
+    "NumberOfFrames": (0x00280008, "IS"), "RescaleSlope": (0x00281053, "DS"), "RescaleIntercept": (0x00281052, "DS"),
+}
+
+#: Marks "not converted here": :func:`_get` then asks pydicom.
+_NOT_RAW = object()
+#: A decimal string (DS) and an integer string (IS) as the standard writes them.
+_DS_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_IS_TEXT = re.compile(r"[+-]?\d+")
+
+
+def _raw_value(ds: Any, keyword: str) -> Any:
+    """The value of one of :data:`_RAW_VR`'s attributes from its raw bytes, as pydicom would give it
+    for :func:`_get`'s callers (a number or string, a list when multi-valued, None when absent or
+    empty), or :data:`_NOT_RAW` when pydicom must convert it: already converted, deferred, stated
+    with another VR, or not parsable here."""
+    tag, vr = _RAW_VR[keyword]
+    try:
+        elem = ds.get_item(tag)
+    except Exception:
+        return _NOT_RAW
+    if elem is None:
+        return None
+    raw = getattr(elem, "value", None)
+    if not getattr(elem, "is_raw", False) or elem.VR not in (None, vr):
+        return _NOT_RAW
+    if raw is None and getattr(elem, "length", None) == 0:
+        return None
+    if not isinstance(raw, bytes):  # deferred
+        return _NOT_RAW
+    if vr == "US":
+        if len(raw) == 0:
+            return None
+        if len(raw) != 2:
+            return _NOT_RAW
+        return int.from_bytes(raw, "little" if elem.is_little_endian else "big")
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        return _NOT_RAW
+    if vr in ("UI", "CS"):
+        value = text.strip("\x00 ")
+        return value if value and "\\" not in value else (None if not value else _NOT_RAW)
+    parts = [v.strip(" \x00") for v in text.split("\\")]
+    if not any(parts):
+        return None
+    number = _DS_TEXT if vr == "DS" else _IS_TEXT
+    if not all(number.fullmatch(v) for v in parts):
+        return _NOT_RAW
+    numbers = [float(v) if vr == "DS" else int(v) for v in parts]
+    return numbers[0] if len(numbers) == 1 else numbers
+
+
 def _get(ds: Any, keyword: str) -> Any:
     """``ds.<keyword>`` or None when absent, empty or unparsable."""
+    if keyword in _RAW_VR:
+        value = _raw_value(ds, keyword)
+        if value is not _NOT_RAW:
+            return value
     try:
         value = ds.get(keyword, None)
     except Exception:  # pydicom may fail converting a malformed raw value
