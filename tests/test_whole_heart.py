@@ -261,3 +261,6 @@ def test_cohort_whole_heart_through_dask(phantom_stack, tmp_path, capsys):
     rows = list(csv.DictReader(open(out / "cohort.csv")))
     assert len(rows) == 1 and float(rows[0]["ef_percent"]) > 0 and rows[0]["aha16_thickening_percent"] != ""
     assert (out / "studies" / "S1" / "bullseye.png").is_file()
+    page = (out / "qc.html").read_text()
+    ef = float(rows[0]["ef_percent"])
+    assert f'data-ef="{ef:.3f}"' in page and f"EF {ef:.0f} %" in page and 'value="ef"' in page

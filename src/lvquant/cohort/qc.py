@@ -25,6 +25,7 @@ SORTS = {
     "ed_cavity": ("ED cavity area", "edcav", True),
     "fac": ("fractional area change", "fac", True),
     "spread": ("ensemble spread", "spread", True),
+    "ef": ("ejection fraction (whole heart)", "ef", True),
 }
 
 _STYLE = """
@@ -49,7 +50,8 @@ _SCRIPT = """
     var s=SORTS[sortSel.value]||SORTS.outliers, attr=s[1], desc=s[2];
     cards.sort(function(a,b){
       var x=a.dataset[attr], y=b.dataset[attr];
-      if(attr!=='subject'){x=parseFloat(x);y=parseFloat(y);}
+      if(attr!=='subject'){x=parseFloat(x);y=parseFloat(y);
+        if(isNaN(x))x=desc?-Infinity:Infinity; if(isNaN(y))y=desc?-Infinity:Infinity;}
       var c=x<y?-1:x>y?1:0; if(desc)c=-c;
       if(c===0){c=a.dataset.subject<b.dataset.subject?-1:1;}
       return c;});
@@ -92,14 +94,19 @@ def _card(rank: int, row: dict[str, Any], study_dir: Path, out: Path) -> str:
     img = f'<img alt="overlay of {esc(sid)}" src="{thumb}">' if thumb else "<p>(no overlay)</p>"
     flags = row["qc_flags"]
     spread = max(row["spread_cavity_percent"], row["spread_myocardium_percent"])
+    ef = row.get("ef_percent")
+    heart = ("" if ef is None else
+             f'<div class="heart">whole heart, {row["n_lv_slices"]} slices: EF {ef:.0f} %; EDV {row["edv_ml"]:.0f} / '
+             f'ESV {row["esv_ml"]:.0f} mL; mass {row["lv_mass_g"]:.0f} g</div>')
     return (f'<div class="card{" flagged" if flags else ""}" data-rank="{rank}" data-subject="{esc(sid)}" '
             f'data-edcav="{row["ed_cavity_area_mm2"]:.3f}" data-fac="{row["fac_percent"]:.3f}" '
-            f'data-spread="{spread:.3f}" data-flagged="{1 if flags else 0}">'
+            f'data-spread="{spread:.3f}" data-ef="{"NaN" if ef is None else f"{ef:.3f}"}" '
+            f'data-flagged="{1 if flags else 0}">'
             f'<div class="id"><a href="{esc(link)}">{esc(sid)}</a></div>{img}'
             f'<div>ED {row["ed_frame"]} / ES {row["es_frame"]}; cavity {row["ed_cavity_area_mm2"]:.0f} / '
             f'{row["es_cavity_area_mm2"]:.0f} mm²; myocardium {row["ed_myocardium_area_mm2"]:.0f} mm²; '
             f'FAC {row["fac_percent"]:.0f} %; wall {row["ed_mean_wall_mm"]:.1f} mm; spread {spread:.1f} %</div>'
-            f'<div class="flags">{esc(flags.replace(";", ", "))}</div></div>')
+            f'{heart}<div class="flags">{esc(flags.replace(";", ", "))}</div></div>')
 
 
 def qc_html(rows: list[dict[str, Any]], where: dict[str, Path], failed: list[dict[str, str]], out: Path) -> str:
@@ -121,8 +128,9 @@ def qc_html(rows: list[dict[str, Any]], where: dict[str, Path], failed: list[dic
 <style>{_STYLE}</style></head><body>
 <h1>lvquant cohort QC: {len(rows)} studies, <span id="n-flagged">{n_flagged}</span> flagged, {len(failed)} failed</h1>
 <p>Outliers first: a red frame marks a QC flag (ensemble spread &gt; its limit, a robust z-score beyond ±3 against
-the cohort, or a warning of the analysis). Circles on the overlays are discs of the predicted areas, a guide to
-scale, not contours. Click a subject for its full report.</p>
+the cohort, or a warning of the analysis). The overlays show the border network's cavity and myocardium borders
+(discs of the predicted areas, a guide to scale and not contours, when run with <code>--no-borders</code>).
+Studies run with <code>--whole-heart</code> add EF, EDV, ESV and LV mass. Click a subject for its full report.</p>
 {fail_block}
 <div class="bar"><label>sort <select id="sort">{options}</select></label>
 <label><input type="checkbox" id="flagged"> flagged only</label>
