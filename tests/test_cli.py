@@ -162,6 +162,7 @@ def test_phantom_writes_files_that_read_back(capsys, tmp_path, fmt):
         folder = out / "subject_0000"
         truth = json.loads((folder / "truth.json").read_text())
         assert truth["n_frames"] == 6 and len(list(folder.glob("IM_*.dcm"))) == 6 * truth["n_slices"]
+        assert 3 <= truth["n_slices"] <= 5  # 1-2 slices each side by default
         cine = read_cine(folder)
         assert (cine.n_slices, cine.n_frames) == (truth["n_slices"], 6)
         assert cine.spacing_mm == pytest.approx(truth["pixel_spacing_mm"], rel=1e-5)
@@ -173,6 +174,16 @@ def test_phantom_writes_files_that_read_back(capsys, tmp_path, fmt):
         assert np.all(ds.indices.cavity_area_mm2 > 0)
 
 
+def test_phantom_full_stack_has_the_slices_asked_for(capsys, tmp_path):
+    out = tmp_path / "stack"
+    code, _, err = run(capsys, "phantom", "--frames", "4", "--format", "dicom", "--apical-slices", "3",
+                       "--basal-slices", "0", "--out", str(out), "--quiet")
+    assert code == 0, err
+    truth = json.loads((out / "subject_0000" / "truth.json").read_text())
+    z = sorted(sl["z_mm"] for sl in truth["slices"])
+    assert truth["n_slices"] == 4 and z[-1] == 0.0 and z[0] < z[1] < z[2] < 0.0
+
+
 @pytest.mark.parametrize(
     "argv,message",
     [
@@ -182,6 +193,8 @@ def test_phantom_writes_files_that_read_back(capsys, tmp_path, fmt):
         (["--format", "mat", "--out", "{tmp}/new.npz"], ".mat"),
         (["--frames", "2", "--out", "{tmp}/new.npz"], "frames"),
         (["--frames", "100000", "--out", "{tmp}/new.npz"], "4 to 120 frames"),
+        (["--apical-slices", "2", "--out", "{tmp}/new.npz"], "needs --format dicom"),
+        (["--format", "dicom", "--basal-slices", "7", "--out", "{tmp}/d"], "--basal-slices must be 0 to 6"),
     ],
 )
 def test_bad_phantom_request_is_one_line_and_exit_2(capsys, tmp_path, argv, message):

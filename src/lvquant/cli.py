@@ -360,13 +360,23 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------ phantom
 def _cmd_phantom(args: argparse.Namespace) -> int:
-    from .phantom import write_phantoms
+    from .phantom import PhantomConfig, write_phantoms
 
+    stack = {}
+    for name, value in (("apical", args.apical_slices), ("basal", args.basal_slices)):
+        if value is None:
+            continue
+        if args.format != "dicom":
+            raise InputError(f"--{name}-slices needs --format dicom (the LVQuan layout holds the mid slice only)")
+        if not 0 <= value <= 6:
+            raise InputError(f"--{name}-slices must be 0 to 6; got {value}")
+        stack[f"dicom_slices_{name}"] = (value, value)
+    config = PhantomConfig(**stack)
     bar = _progress_bar(args.subjects, "phantom subjects", args.quiet)
     try:
         written = write_phantoms(
             args.out, n_subjects=args.subjects, seed=args.seed, fmt=args.format, workers=args.workers,
-            n_frames=args.frames, progress=bar.update if bar is not None else None,
+            n_frames=args.frames, progress=bar.update if bar is not None else None, config=config,
         )
     finally:
         if bar is not None:
@@ -561,6 +571,11 @@ def build_parser() -> argparse.ArgumentParser:
     ph.add_argument("--frames", type=int, default=20, metavar="M", help="frames per cycle (default 20)")
     ph.add_argument("--workers", type=int, default=None, metavar="W", help="worker processes (default: up to 2)")
     ph.add_argument("--out", required=True, metavar="PATH", help="output file (.mat/.npz) or folder (dicom)")
+    ph.add_argument("--apical-slices", type=int, default=None, metavar="N",
+                    help="DICOM: N slices below the mid slice, toward and past the apex (default 1 or 2; 0-6)")
+    ph.add_argument("--basal-slices", type=int, default=None, metavar="N",
+                    help="DICOM: N slices above the mid slice, toward the base (default 1 or 2; 0-6); "
+                         "e.g. --apical-slices 5 --basal-slices 4 for a 10-slice stack for analyze --whole-heart")
     ph.add_argument("--quiet", action="store_true", help="no progress bar")
     ph.set_defaults(func=_cmd_phantom)
     return p
