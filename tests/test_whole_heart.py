@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from lvquant.analysis.localise import LVLocation, longest_lv_run, mid_ventricular_slice, stack_rv_trend
 from lvquant.analysis.whole_heart import (APICAL_WEIGHTS, RING_NAMES, aha_segments, base_first, body_surface_area_m2,
-                                          disc_volumes_ml, function_figures, lv_slices, slice_spacing_mm)
+                                          disc_volumes_ml, function_figures, lv_slices, slice_spacing_mm, timing_check)
 from lvquant.cli import main
 from lvquant.errors import InputError, LocalisationError
 
@@ -264,3 +264,24 @@ def test_cohort_whole_heart_through_dask(phantom_stack, tmp_path, capsys):
     page = (out / "qc.html").read_text()
     ef = float(rows[0]["ef_percent"])
     assert f'data-ef="{ef:.3f}"' in page and f"EF {ef:.0f} %" in page and 'value="ef"' in page
+
+
+def _labels_with_cavity_curve(areas):
+    """(T, 40, 40) label maps whose cavity (label 1) has ``areas[t]`` pixels, in a myocardial ring."""
+    out = np.full((len(areas), 40, 40), 2, dtype=np.uint8)
+    for t, a in enumerate(areas):
+        out[t].flat[:int(a)] = 1
+    return out
+
+
+def test_timing_check_compares_the_volume_curve_with_the_analysed_slices_masks():
+    t = np.arange(20)
+    areas = 600 + 300 * np.cos(2 * np.pi * (t - 2) / 20)  # ED at 2, ES at 12
+    drawn = {4: _labels_with_cavity_curve(areas)}
+    check = timing_check(2, 12, drawn)
+    assert (check["ed"], check["es"], check["agrees"]) == (2, 12, True)
+    assert timing_check(0, 14, drawn)["agrees"]  # two frames is within the tolerance
+    assert not timing_check(5, 12, drawn)["agrees"] and not timing_check(2, 8, drawn)["agrees"]
+    wrap = {4: _labels_with_cavity_curve(600 + 300 * np.cos(2 * np.pi * (t - 19) / 20))}  # ED at 19
+    assert timing_check(0, 9, wrap)["agrees"]  # 19 and 0 are one frame apart on the cycle
+    assert timing_check(7, 1, {4: _labels_with_cavity_curve(np.full(20, 500))})["agrees"]  # flat: nothing to say

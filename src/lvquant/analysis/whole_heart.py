@@ -70,6 +70,11 @@ APICAL_WEIGHTS: np.ndarray = np.array([
 LEVELS: tuple[str, ...] = ("basal", "mid", "apical")
 #: Fewest LV slices for volumes (and for the three AHA levels).
 MIN_LV_SLICES = 3
+#: The timing check: ED or ES of the regressed volume curve more than this fraction of the cycle
+#: (2 frames of 20) from those of the analysed slice's border masks gets a warning.
+TIMING_TOLERANCE_CYCLE = 0.1
+#: ... unless the masks' cavity changes by at most this fraction of its largest area over the cycle.
+TIMING_FLAT_FRACTION = 0.02
 #: Slice spacings accepted, mm.
 SLICE_SPACING_RANGE_MM = (0.5, 30.0)
 #: Accepted body height (cm) and weight (kg).
@@ -450,9 +455,49 @@ def combine(measured: list[SliceMeasure], excluded: dict[int, str], positions_mm
     if len(slices) < 6:
         warnings.append(f"only {len(slices)} slices hold the LV: a base-to-apex stack usually has 8 or more, so the "
                         "volumes may miss part of the ventricle")
+    if ph is not None and drawn:
+        check = timing_check(ed_c, es_c, drawn, phase_method)
+        func["timing_check"] = {"masks_ed_frame": int(check["ed"] if to_source is None else to_source.frame(check["ed"])),
+                                "masks_es_frame": int(check["es"] if to_source is None else to_source.frame(check["es"])),
+                                "agrees": check["agrees"]}
+        if not check["agrees"]:
+            warnings.append(
+                f"the regressed volume curve puts ED and ES at frames {ed_s} and {es_s}, the analysed slice's border "
+                f"masks at {func['timing_check']['masks_ed_frame']} and {func['timing_check']['masks_es_frame']}: the "
+                "timing, and so EDV, ESV and EF, may be wrong; check volume.png")
     return WholeHeart(slices=measured, lv_slices=slices, excluded=dict(excluded), slice_spacing_mm=gap,
                       volume_ml=np.asarray(vol), myocardial_volume_ml=np.asarray(myo), ed_frame=int(ed_s),
                       es_frame=int(es_s), phase_result=ph, function=func, aha=aha, method=method, warnings=warnings)
+
+
+def timing_check(ed: int, es: int, drawn: dict[int, np.ndarray], phase_method: str = "poly") -> dict[str, Any]:
+    """ED and ES by the phase rule on the analysed slice's mask cavity areas against the volume curve's.
+
+    Args:
+        ed, es: the volume curve's ED and ES (cycle frames).
+        drawn: slice -> (T, P, P) label maps of every cycle frame (the analysed slice's).
+
+    Returns:
+        ``ed``, ``es``: the masks' frames; ``agrees``: both within :data:`TIMING_TOLERANCE_CYCLE` of
+        the cycle (cyclically) of the volume curve's, or the masks too flat to time
+        (:data:`TIMING_FLAT_FRACTION`; then True).
+    """
+    from .borders import CAVITY
+
+    labels = next(iter(drawn.values()))
+    n = labels.shape[0]
+    cavity = (labels == CAVITY).sum(axis=(1, 2)).astype(np.float64)
+    if cavity.max() - cavity.min() <= TIMING_FLAT_FRACTION * cavity.max():  # too flat to time: nothing to say
+        return {"ed": ed, "es": es, "agrees": True}
+    ph = phase_from_curve(cavity, method=phase_method)
+
+    def apart(a: int, b: int) -> int:
+        d = abs(int(a) - int(b)) % n
+        return min(d, n - d)
+
+    tol = TIMING_TOLERANCE_CYCLE * n
+    return {"ed": ph.ed_frame, "es": ph.es_frame,
+            "agrees": apart(ph.ed_frame, ed) <= tol and apart(ph.es_frame, es) <= tol}
 
 
 def check_enough_slices(locs: list[LVLocation | None]) -> None:
@@ -468,7 +513,7 @@ def check_enough_slices(locs: list[LVLocation | None]) -> None:
 
 
 __all__ = [
-    "WholeHeart", "SliceMeasure", "lv_slices", "measure_slices", "combine", "disc_volumes_ml",
+    "WholeHeart", "SliceMeasure", "lv_slices", "measure_slices", "combine", "disc_volumes_ml", "timing_check",
     "slice_spacing_mm", "aha_segments", "body_surface_area_m2", "function_figures", "base_first",
     "check_enough_slices", "APICAL_WEIGHTS", "MYOCARDIUM_DENSITY_G_PER_ML",
 ]
