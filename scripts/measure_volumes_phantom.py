@@ -4,11 +4,13 @@
 
 Each series is a phantom subject rendered over the whole field of view with ``--apical`` slices
 below the mid-ventricular one (toward and past the apex) and ``--basal`` above it (the phantom's
-LV widens toward the base and has no valve plane, so its "base" is where the stack stops). It
+LV has no valve plane, so its "base" is where the stack stops). It
 goes through ``analyze_cine(..., whole_heart=True)`` as a cine read from DICOM would (pixels ×
 rescale slope, spacing, trigger times, slice positions). The truth is the same disc summation of
 the exact per-slice areas (``truth["slices"]``) over the same slices; its ED and ES are the truth
-volume curve's largest and smallest frames.
+volume curve's largest and smallest frames. The summary also counts the series whose timing check
+warned (the analysed slice's masks against the volume curve) and how many of those beyond 3 EF
+points it caught.
 """
 
 from __future__ import annotations
@@ -71,7 +73,8 @@ def main() -> int:
         if "regressed" in h.function:
             p["regressed_ef_percent"] = h.function["regressed"]["ef_percent"]
         row = {"series": i, "pathology": s.truth["pathology"], "n_slices": int(s.pixels.shape[0]),
-               "lv_slices": len(h.lv_slices), "truth": t, "pred": p}
+               "lv_slices": len(h.lv_slices), "truth": t, "pred": p,
+               "timing_agrees": h.function.get("timing_check", {}).get("agrees", True)}
         rows.append(row)
         if not args.json:
             print(f"{i:3d} {row['pathology']:12s} slices {row['lv_slices']}/{row['n_slices']}  EF {p['ef_percent']:5.1f} "
@@ -85,6 +88,9 @@ def main() -> int:
                "ef_bias_points": float(ef.mean()),
                **{f"{k}_mean_rel_error_percent": float(100 * np.abs(v).mean()) for k, v in rel.items()},
                **{f"{k}_bias_percent": float(100 * v.mean()) for k, v in rel.items()}}
+    agrees = np.array([r["timing_agrees"] for r in rows])
+    summary["timing_check_warnings"] = int((~agrees).sum())
+    summary["ef_beyond_3_points_with_a_timing_warning"] = int(((np.abs(ef) > 3) & ~agrees).sum())
     summary["source"] = a.whole_heart.function["source"] if rows else None
     if rows and "regressed_ef_percent" in rows[0]["pred"]:
         er = np.array([r["pred"]["regressed_ef_percent"] - r["truth"]["ef_percent"] for r in rows])
