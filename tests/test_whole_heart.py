@@ -133,13 +133,14 @@ def test_rv_trend_outvotes_one_wrong_slice_and_wraps_around_north():
 
 @pytest.fixture(scope="module")
 def phantom_stack(tmp_path_factory):
-    """A 6-slice phantom stack (3 slices below the mid slice, 2 above: the phantom's LV has no base and
-    widens upward, so higher slices hold shapes no network trained on; RESULTS.md) as DICOM, and its truth."""
+    """A 7-slice phantom stack (3 slices below the mid slice, 3 above, to +20 mm or more) as DICOM, and its
+    truth. (With the first border network, trained on mid slices only, the upper slices put EF 10 points
+    off here; RESULTS.md.)"""
     from lvquant.phantom.config import PhantomConfig
     from lvquant.phantom.writers import write_dicom_subject
 
     folder = tmp_path_factory.mktemp("stack") / "dicom"
-    write_dicom_subject(folder, 3, 9100, PhantomConfig(dicom_slices_apical=(3, 3), dicom_slices_basal=(2, 2)))
+    write_dicom_subject(folder, 3, 9100, PhantomConfig(dicom_slices_apical=(3, 3), dicom_slices_basal=(3, 3)))
     return folder, json.loads((folder / "truth.json").read_text())
 
 
@@ -157,7 +158,8 @@ def test_analyze_whole_heart_on_a_phantom_stack(phantom_stack, tmp_path, capsys)
     vol = cav.sum(0) * gap / 1000
     true_ef = 100 * (vol.max() - vol.min()) / vol.max()
     assert h["slice_spacing_mm"] == pytest.approx(gap, rel=1e-3)
-    assert abs(h["function"]["ef_percent"] - true_ef) < 5.0  # measured: 1.6 points
+    assert abs(h["function"]["ef_percent"] - true_ef) < 3.0  # measured: 1.6 points
+    assert h["function"]["timing_check"]["agrees"] and not any("timing" in w for w in result["warnings"])
     assert h["function"]["edv_ml"] == pytest.approx(vol.max(), rel=0.10)  # measured: 0.7 %
     assert h["function"]["source"] == "border network's masks" and "regressed" in h["function"]
     assert h["function"]["bsa_m2"] == pytest.approx(np.sqrt(170 * 70 / 3600))
@@ -285,3 +287,25 @@ def test_timing_check_compares_the_volume_curve_with_the_analysed_slices_masks()
     wrap = {4: _labels_with_cavity_curve(600 + 300 * np.cos(2 * np.pi * (t - 19) / 20))}  # ED at 19
     assert timing_check(0, 9, wrap)["agrees"]  # 19 and 0 are one frame apart on the cycle
     assert timing_check(7, 1, {4: _labels_with_cavity_curve(np.full(20, 500))})["agrees"]  # flat: nothing to say
+
+
+def test_combine_warns_when_the_volume_curve_and_the_masks_time_the_cycle_apart():
+    from lvquant.analysis.whole_heart import SliceMeasure, combine
+    from lvquant.indices import Indices
+
+    t = np.arange(20)
+    curve = np.cos(2 * np.pi * (t - 3) / 20)  # the regressed curve: ED at 3, ES at 13
+    measured = []
+    for s, scale in enumerate((0.8, 1.0, 0.6)):
+        ind = Indices(1000 + 400 * scale * curve, np.full(20, 900.0), np.full((20, 3), 30.0), np.full((20, 6), 8.0))
+        measured.append(SliceMeasure(s, 10.0 * s, ind, np.zeros((20, 11)), {}, np.zeros((20, 8, 8), np.float32)))
+    positions = np.array([0.0, 10.0, 20.0])
+    agree = {1: _labels_with_cavity_curve(600 + 300 * curve)}
+    h = combine(measured, {}, positions, drawn=agree)
+    assert (h.ed_frame, h.es_frame) == (3, 13)
+    assert h.function["timing_check"] == {"masks_ed_frame": 3, "masks_es_frame": 13, "agrees": True}
+    assert not any("timing" in w for w in h.warnings)  # (3 slices: the few-slices warning only)
+    late = {1: _labels_with_cavity_curve(600 + 300 * np.cos(2 * np.pi * (t - 9) / 20))}  # masks: ED 9, ES 19
+    h = combine(measured, {}, positions, drawn=late)
+    assert h.function["timing_check"]["agrees"] is False
+    assert any("frames 3 and 13" in w and "at 9 and 19" in w for w in h.warnings)
