@@ -305,3 +305,39 @@ def test_nifti_pair_with_configurable_label_values(tmp_path):
     np.testing.assert_array_equal(back.cavity, st.cavity)
     with pytest.raises(ReaderError, match="not named"):
         stack_from_pairs("m1", "mnms", "", paths[0], paths[1], values=LabelValues(cavity=1, myocardium=2, rv=None))
+
+
+def test_phantom_stack_rows_keep_a_hearts_slices_together_and_add_to_a_crop_file(tmp_path):
+    import subprocess
+    import sys
+
+    from lvquant.datasets.collect import phantom_pairs, phantom_stack_pairs
+    from lvquant.datasets.files import read_crops, save_crops
+    from lvquant.datasets.masks import phantom_stack_offsets
+    from lvquant.phantom import generate_lvquan_dataset
+    from lvquant.train import prepare_crops
+
+    spec = InputSpec()
+    rows = phantom_stack_pairs(3, 21, spec, 2)
+    offsets = phantom_stack_offsets(3, 21, 2)
+    assert len(rows) == 6 and rows.images.shape == (6, 2, 80, 80) and not rows.mid.any()
+    assert rows.subjects == tuple(f"phantom-stack-{i}" for i in range(3) for _ in range(2))
+    assert list(rows.slices) == [round(z) for zs in offsets for z in zs]
+    cav = rows.indices[:, :, 0]
+    assert np.all(cav[:, 0] >= cav[:, 1])  # the stack's ED then ES: the cavity is largest at ED
+    open_cavity = cav[:, 0] > 0
+    assert np.isfinite(rows.indices[open_cavity]).all()  # a cap slice (cavity 0) may lack its wall thicknesses
+    data = prepare_crops(rows)
+    assert len(set(data.groups)) == 3  # one patient per heart: the folds keep its slices together
+    with pytest.raises(InputError, match="80-pixel"):
+        phantom_stack_pairs(1, 21, InputSpec(crop_pixels=64), 1)
+    base = tmp_path / "base.npz"
+    save_crops(phantom_pairs(generate_lvquan_dataset(2, 22, workers=1), spec), base)
+    out = tmp_path / "out.npz"
+    script = Path(__file__).resolve().parents[1] / "scripts" / "add_phantom_stack_crops.py"
+    proc = subprocess.run([sys.executable, str(script), "--base", str(base), "--subjects", "2", "--seed", "23",
+                           "--slices", "1", "--out", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    joined = read_crops(out)
+    assert len(joined) == 4 and list(joined.mid) == [True, True, False, False]
+    assert joined.subjects[2:] == ("phantom-stack-s23-0", "phantom-stack-s23-1")

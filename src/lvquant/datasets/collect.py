@@ -93,6 +93,48 @@ def _sunnybrook_groups(folder: str | os.PathLike) -> dict[str, str]:
         raise ReaderError(f"cannot read {path} ({exc})") from None
 
 
+def phantom_stack_pairs(n_subjects: int, seed: int, spec: InputSpec, stack_slices: int, *,
+                        name: str = "phantom-stack") -> CropSet:
+    """Slices between the apex and the base of phantom subjects, ED and ES frames, as a :class:`CropSet`.
+
+    Subject i of population ``seed`` gives ``stack_slices`` slices off its mid slice (drawn by
+    :func:`lvquant.datasets.masks.phantom_stack_offsets`, as the border network's stack slices are),
+    each cut on its own ED borders (:func:`lvquant.phantom.generate_subject` with ``z_mm``), at the
+    stack's ED and ES. The rows of one subject share its patient name (``NAME-i``), so the training
+    folds keep a heart's slices together; ``slices`` holds each slice's offset rounded to whole mm,
+    and none is a mid slice. A slice in the solid apical cap has cavity 0 and its wall thicknesses
+    missing (NaN).
+
+    Raises:
+        InputError: crops of another side or RV direction than the phantom's.
+    """
+    from ..phantom.config import PhantomConfig
+    from ..phantom.subject import generate_subject
+    from .masks import phantom_stack_offsets
+
+    cfg = PhantomConfig()
+    if spec.crop_pixels != cfg.crop_size or spec.rv_angle_deg != 270.0:
+        raise InputError("phantom stack crops exist for 80-pixel crops with the RV at 9 o'clock only")
+    images, indices, pixel, subjects, slices = [], [], [], [], []
+    for i, offsets in enumerate(phantom_stack_offsets(n_subjects, seed, stack_slices)):
+        for z in offsets:
+            try:
+                sub = generate_subject(i, seed, cfg, z_mm=z)
+            except InputError:  # past this subject's apex: no LV on that slice
+                continue
+            frames = [sub.ed_frame, sub.es_frame]
+            images.append(sub.images[frames])
+            indices.append(sub.indices.to_array()[frames])
+            pixel.append(sub.crop_spacing_mm)
+            subjects.append(f"{name}-{i}")
+            slices.append(int(round(z)))
+    n = len(images)
+    return CropSet(images=np.stack(images).astype(np.float32), indices=np.stack(indices),
+                   pixel_mm=np.asarray(pixel, dtype=np.float64), phase=np.tile([0, 1], (n, 1)), subjects=tuple(subjects),
+                   sources=("phantom",) * n, groups=("",) * n, slices=np.asarray(slices, dtype=np.int64),
+                   mid=np.zeros(n, bool), spec=spec)
+
+
 def phantom_pairs(dataset: Any, spec: InputSpec, *, name: str = "phantom") -> CropSet:
     """The ED and ES frames of every subject of a labelled phantom LVQuan dataset, as a :class:`CropSet`.
 
