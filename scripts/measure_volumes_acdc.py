@@ -30,7 +30,7 @@ from lvquant.analysis.localise_learned import LearnedLocaliser
 from lvquant.analysis.predict import Ensemble
 from lvquant.analysis.borders import BorderModel
 from lvquant.analysis.whole_heart import MYOCARDIUM_DENSITY_G_PER_ML, check_enough_slices, combine, lv_slices, \
-    measure_slices
+    drop_unmeasurable_ends, measure_slices
 from lvquant.datasets.masks import crop_label_maps
 from lvquant.datasets.acdc import read_acdc_pack, read_patients_csv
 from lvquant.datasets.collect import read_split
@@ -79,6 +79,11 @@ def measure(stack, slice_mm: float, localiser: LearnedLocaliser, ensemble: Ensem
     if mid in slices:
         located[slices.index(mid)] = locs[mid]
     measured = measure_slices(frames, stack.spacing_mm, positions, slices, located, ensemble)
+    try:  # as the analysis: slices at the ends whose prediction is no measurement are left out
+        measured, excluded = drop_unmeasurable_ends(measured, excluded)
+    except LocalisationError as exc:
+        row["error"] = str(exc)
+        return row
     heart = combine(measured, excluded, positions, ed=0, es=1, borders=borders)
     keys = ("edv_ml", "esv_ml", "ef_percent", "lv_mass_g")
     row["pred"] = {k: heart.function.get("regressed", heart.function)[k] for k in keys}

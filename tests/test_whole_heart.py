@@ -309,3 +309,22 @@ def test_combine_warns_when_the_volume_curve_and_the_masks_time_the_cycle_apart(
     h = combine(measured, {}, positions, drawn=late)
     assert h.function["timing_check"]["agrees"] is False
     assert any("frames 3 and 13" in w and "at 9 and 19" in w for w in h.warnings)
+
+
+def test_slices_at_the_ends_whose_prediction_is_no_measurement_are_left_out():
+    from lvquant.analysis.whole_heart import SliceMeasure, drop_unmeasurable_ends, measurable
+    from lvquant.indices import Indices
+
+    def slice_(s, cavity):
+        ind = Indices(np.array([cavity, 900.0]), np.full(2, 800.0), np.full((2, 3), 30.0), np.full((2, 6), 8.0))
+        return SliceMeasure(s, 10.0 * s, ind, np.zeros((2, 11)), {}, np.zeros((2, 8, 8), np.float32))
+
+    good = [slice_(s, 1000.0) for s in range(1, 6)]
+    assert all(measurable(m.indices) for m in good) and not measurable(slice_(0, -3.0).indices)
+    kept, why = drop_unmeasurable_ends([slice_(0, -3.0), *good, slice_(6, np.nan)], {9: "no LV"})
+    assert [m.index for m in kept] == [1, 2, 3, 4, 5]
+    assert set(why) == {0, 6, 9} and "not a measurement" in why[0] and why[9] == "no LV"
+    kept, why = drop_unmeasurable_ends([slice_(0, -3.0), *good], {}, keep=0)  # the analysed slice stays
+    assert [m.index for m in kept] == [0, 1, 2, 3, 4, 5] and not why
+    with pytest.raises(LocalisationError, match="slice\\(s\\) 3 inside"):
+        drop_unmeasurable_ends([*good[:2], slice_(3, 0.0), *good[3:]], {})

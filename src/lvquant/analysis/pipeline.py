@@ -53,7 +53,8 @@ from .localise_learned import LearnedLocaliser, load_localiser
 from .phase import PhaseResult, phase_from_curve
 from .borders import AGREEMENT_TOLERANCE, BorderModel, Borders, check_same_spec, draw_borders
 from .predict import Ensemble, predict_many
-from .whole_heart import MIN_LV_SLICES, SliceMeasure, WholeHeart, check_enough_slices, combine, lv_slices, measure_slices
+from .whole_heart import (MIN_LV_SLICES, SliceMeasure, WholeHeart, check_enough_slices, combine, drop_unmeasurable_ends,
+                          lv_slices, measure_slices)
 
 #: Relative change of the crop side above which the crop is redone after the first prediction.
 RECROP_TOLERANCE = 0.05
@@ -371,7 +372,6 @@ def analyze_cine(cine: Cine, *, slice_index: int | None = None, rv_angle_deg: fl
     if whole_heart:
         heart = _whole_heart(cine, found, k, cycle, cut, crop, ensemble, n_frames, phase_method, bsa_m2, borders,
                              drawn)
-        check_measurable(Indices.from_array(np.concatenate([m.indices.to_array() for m in heart.slices])))
         warnings += heart.warnings
         clock.lap("whole heart")
     sl = {"index": k, "position_mm": float(cine.slice_positions_mm[k]), "n_slices": s_count, "chosen": how}
@@ -428,6 +428,7 @@ def _whole_heart(cine: Cine, locs: list[LVLocation | None], k: int, cycle: Cycle
         done[k] = SliceMeasure(k, float(cine.slice_positions_mm[k]), cut.prediction.mean,
                                cut.prediction.spread.to_array(), crop, cut.crops)
     measured = measure_slices(cycles, cine.spacing_mm, cine.slice_positions_mm, slices, located, ensemble, done)
+    measured, excluded = drop_unmeasurable_ends(measured, excluded, keep=k)
     return combine(measured, excluded, cine.slice_positions_mm, phase_method=phase_method,
                    to_source=cycle if cycle.resampled else None, bsa_m2=bsa_m2, borders=borders,
                    drawn={k: drawn.labels} if drawn is not None and k in slices else None)

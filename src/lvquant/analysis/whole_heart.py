@@ -222,6 +222,46 @@ def measure_slices(frames: np.ndarray, spacing: tuple[float, float], positions_m
     return [done[s] for s in slices]
 
 
+def measurable(indices: Indices) -> bool:
+    """Whether a slice's prediction is a measurement: every value finite and positive in every frame."""
+    values = indices.to_array().reshape(-1, 11)
+    return bool(np.all(np.isfinite(values) & (values > 0)))
+
+
+def drop_unmeasurable_ends(measured: list[SliceMeasure], excluded: dict[int, str], keep: int | None = None
+                           ) -> tuple[list[SliceMeasure], dict[int, str]]:
+    """Leave out the slices at either end of the run (toward the apex or the base) whose prediction is
+    no measurement (:func:`measurable`: a closed apical cavity predicted at or below 0, say), each with
+    its reason in ``excluded``.
+
+    Args:
+        measured: :func:`measure_slices`' result, in stack order.
+        excluded: slice -> reason, as :func:`lv_slices` gives it (a copy is returned).
+        keep: a slice never to leave out (the analysed one, checked on its own).
+
+    Raises:
+        LocalisationError: a slice inside the run is no measurement (the volumes would have a hole).
+    """
+    ok = [measurable(m.indices) or m.index == keep for m in measured]
+    lo, hi = 0, len(measured)
+    while lo < hi and not ok[lo]:
+        lo += 1
+    while hi > lo and not ok[hi - 1]:
+        hi -= 1
+    inner = [m.index for m, good in zip(measured[lo:hi], ok[lo:hi]) if not good]
+    if inner:
+        raise LocalisationError(
+            f"the networks' prediction is not a measurement on slice(s) {', '.join(map(str, inner))} inside the stack's "
+            "LV slices (a non-positive or non-finite area, dimension or wall thickness), so the volumes cannot be "
+            "summed; check those slices with --slice")
+    out = dict(excluded)
+    for m in measured[:lo] + measured[hi:]:
+        out[m.index] = ("at the end of the LV slices, the networks' prediction is not a measurement here (a "
+                        "non-positive or non-finite area, dimension or wall thickness): a cavity closing at the apex "
+                        "or a slice beyond the LV")
+    return measured[lo:hi], out
+
+
 def _cut_slices(frames: np.ndarray, spacing: tuple[float, float], positions_mm: np.ndarray,
                 todo: list[tuple[int, LVLocation]], ensemble: Ensemble, side_scale: float) -> dict[int, SliceMeasure]:
     """:func:`measure_slices` of the listed (slice, location) pairs, the first guesses × ``side_scale``."""
@@ -514,6 +554,7 @@ def check_enough_slices(locs: list[LVLocation | None]) -> None:
 
 __all__ = [
     "WholeHeart", "SliceMeasure", "lv_slices", "measure_slices", "combine", "disc_volumes_ml", "timing_check",
+    "measurable", "drop_unmeasurable_ends",
     "slice_spacing_mm", "aha_segments", "body_surface_area_m2", "function_figures", "base_first",
     "check_enough_slices", "APICAL_WEIGHTS", "MYOCARDIUM_DENSITY_G_PER_ML",
 ]
