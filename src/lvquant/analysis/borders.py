@@ -100,11 +100,9 @@ class BorderModel:
 def load_borders(threads: int | None = None) -> BorderModel | None:
     """The shipped border network (``threads``: ONNX Runtime threads, default as the ensemble's), or None
     when this installation has none."""
-    from .predict import default_threads
-
     if not DEFAULT_BORDERS.exists():
         return None
-    return BorderModel.load(threads=default_threads() if threads is None else threads)
+    return BorderModel.load(threads=threads)
 
 
 def _clean(mask: np.ndarray) -> np.ndarray:

@@ -54,7 +54,7 @@ from .phase import PhaseResult, phase_from_curve
 from .borders import AGREEMENT_TOLERANCE, BorderModel, Borders, check_same_spec, draw_borders
 from .predict import Ensemble, predict_many
 from .whole_heart import (MIN_LV_SLICES, SliceMeasure, WholeHeart, check_enough_slices, combine, drop_unmeasurable_ends,
-                          lv_slices, measure_slices)
+                          lv_slices, measurable_frames, measure_slices)
 
 #: Relative change of the crop side above which the crop is redone after the first prediction.
 RECROP_TOLERANCE = 0.05
@@ -175,8 +175,7 @@ def check_measurable(mean: Indices) -> None:
     Raises:
         LocalisationError: with the frames concerned.
     """
-    values = mean.to_array().reshape(-1, 11)
-    bad = ~np.all(np.isfinite(values) & (values > 0), axis=1)
+    bad = ~measurable_frames(mean)
     if np.any(bad):
         frames = ", ".join(str(int(t)) for t in np.flatnonzero(bad)[:6]) + ("..." if bad.sum() > 6 else "")
         raise LocalisationError(

@@ -167,11 +167,7 @@ class Ensemble:
             pixel_size_mm: the crop's (isotropic) pixel size in mm, so that the
                 crop side is ``S * pixel_size_mm``.
         """
-        if not (np.isfinite(pixel_size_mm) and pixel_size_mm > 0):
-            raise InputError(f"pixel size must be a positive number of mm; got {pixel_size_mm!r}")
-        side = self.spec.crop_pixels * float(pixel_size_mm)
-        members = normalised_to_mm(self.predict_normalised(crops), side)
-        return EnsemblePrediction(Indices.from_array(members.mean(0)), Indices.from_array(members.std(0)), members)
+        return predict_many(self, [np.asarray(crops)], [pixel_size_mm])[0]
 
 
 def predict_many(ensemble: "Ensemble", crops: Sequence[np.ndarray], pixel_sizes_mm: Sequence[float]

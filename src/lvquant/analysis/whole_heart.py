@@ -214,18 +214,21 @@ def measure_slices(frames: np.ndarray, spacing: tuple[float, float], positions_m
     if not any(s in loc_of for s in done):
         anchor = slices[len(slices) // 2]
         done.update(_cut_slices(frames, spacing, positions_mm, [(anchor, loc_of[anchor])], ensemble, 1.0))
-    mean_px = float(np.sqrt(spacing[0] * spacing[1]))
-    ratios = [done[s].crop["side_mm"] / ensemble.spec.crop_side_from_radius(loc_of[s].epi_radius_px * mean_px)
-              for s in done if s in loc_of]
+    ratios = [done[s].crop["side_mm"] / _localiser_side(loc_of[s], spacing, ensemble) for s in done if s in loc_of]
     todo = [(s, loc) for s, loc in zip(slices, locations) if s not in done]
     done.update(_cut_slices(frames, spacing, positions_mm, todo, ensemble, float(np.median(ratios))))
     return [done[s] for s in slices]
 
 
-def measurable(indices: Indices) -> bool:
-    """Whether a slice's prediction is a measurement: every value finite and positive in every frame."""
+def measurable_frames(indices: Indices) -> np.ndarray:
+    """(T,) whether each frame's prediction is a measurement: all 11 values finite and positive."""
     values = indices.to_array().reshape(-1, 11)
-    return bool(np.all(np.isfinite(values) & (values > 0)))
+    return np.all(np.isfinite(values) & (values > 0), axis=1)
+
+
+def measurable(indices: Indices) -> bool:
+    """Whether a slice's prediction is a measurement in every frame (:func:`measurable_frames`)."""
+    return bool(measurable_frames(indices).all())
 
 
 def drop_unmeasurable_ends(measured: list[SliceMeasure], excluded: dict[int, str], keep: int | None = None
@@ -262,14 +265,18 @@ def drop_unmeasurable_ends(measured: list[SliceMeasure], excluded: dict[int, str
     return measured[lo:hi], out
 
 
+def _localiser_side(loc: LVLocation, spacing: tuple[float, float], ensemble: Ensemble) -> float:
+    """The crop side (mm) the spec's rule would cut around the localiser's epicardial radius."""
+    return ensemble.spec.crop_side_from_radius(loc.epi_radius_px * float(np.sqrt(spacing[0] * spacing[1])))
+
+
 def _cut_slices(frames: np.ndarray, spacing: tuple[float, float], positions_mm: np.ndarray,
                 todo: list[tuple[int, LVLocation]], ensemble: Ensemble, side_scale: float) -> dict[int, SliceMeasure]:
     """:func:`measure_slices` of the listed (slice, location) pairs, the first guesses × ``side_scale``."""
     from .pipeline import CropJob, crop_by_rule_many, rule_crop_info
 
-    mean_px = float(np.sqrt(spacing[0] * spacing[1]))
-    jobs = [CropJob(frames[s], loc.centre_px, side_scale * ensemble.spec.crop_side_from_radius(loc.epi_radius_px * mean_px),
-                    loc.rv_angle_deg) for s, loc in todo]
+    jobs = [CropJob(frames[s], loc.centre_px, side_scale * _localiser_side(loc, spacing, ensemble), loc.rv_angle_deg)
+            for s, loc in todo]
     return {s: SliceMeasure(s, float(positions_mm[s]), c.prediction.mean, c.prediction.spread.to_array(),
                             rule_crop_info(c, loc, ensemble.spec, rv_source="estimated"), c.crops)
             for (s, loc), c in zip(todo, crop_by_rule_many(jobs, spacing, ensemble))}
@@ -465,11 +472,10 @@ def combine(measured: list[SliceMeasure], excluded: dict[int, str], positions_mm
         measured = add_borders(measured, borders, ed_c, es_c, drawn)
     rwt = np.stack([m.indices.rwt_mm for m in measured])  # (S, T, 6)
     aha = aha_segments(rwt[:, ed_c], rwt[:, es_c], slices, a1[:, ed_c])
+    at_source = to_source.frame if to_source is not None else int  # cycle frame -> source frame
     if to_source is not None:
         vol, myo = to_source.values(vol), to_source.values(myo)
-        ed_s, es_s = to_source.frame(ed_c), to_source.frame(es_c)
-    else:
-        ed_s, es_s = ed_c, es_c
+    ed_s, es_s = at_source(ed_c), at_source(es_c)
     regressed = function_figures(vol, myo, ed_s, es_s, bsa_m2)
     if borders is not None:  # chosen on validation patients: see FUNCTION_SOURCE
         func = {**mask_function(measured, gap, bsa_m2, ed_c, es_c), "source": FUNCTION_SOURCE, "regressed": regressed}
@@ -497,9 +503,8 @@ def combine(measured: list[SliceMeasure], excluded: dict[int, str], positions_mm
                         "volumes may miss part of the ventricle")
     if ph is not None and drawn:
         check = timing_check(ed_c, es_c, drawn, phase_method)
-        func["timing_check"] = {"masks_ed_frame": int(check["ed"] if to_source is None else to_source.frame(check["ed"])),
-                                "masks_es_frame": int(check["es"] if to_source is None else to_source.frame(check["es"])),
-                                "agrees": check["agrees"]}
+        func["timing_check"] = {"masks_ed_frame": int(at_source(check["ed"])),
+                                "masks_es_frame": int(at_source(check["es"])), "agrees": check["agrees"]}
         if not check["agrees"]:
             warnings.append(
                 f"the regressed volume curve puts ED and ES at frames {ed_s} and {es_s}, the analysed slice's border "
@@ -554,7 +559,7 @@ def check_enough_slices(locs: list[LVLocation | None]) -> None:
 
 __all__ = [
     "WholeHeart", "SliceMeasure", "lv_slices", "measure_slices", "combine", "disc_volumes_ml", "timing_check",
-    "measurable", "drop_unmeasurable_ends",
+    "measurable", "measurable_frames", "drop_unmeasurable_ends",
     "slice_spacing_mm", "aha_segments", "body_surface_area_m2", "function_figures", "base_first",
     "check_enough_slices", "APICAL_WEIGHTS", "MYOCARDIUM_DENSITY_G_PER_ML",
 ]

@@ -98,7 +98,7 @@ def phantom_stack_pairs(n_subjects: int, seed: int, spec: InputSpec, stack_slice
     """Slices between the apex and the base of phantom subjects, ED and ES frames, as a :class:`CropSet`.
 
     Subject i of population ``seed`` gives ``stack_slices`` slices off its mid slice (drawn by
-    :func:`lvquant.datasets.masks.phantom_stack_offsets`, as the border network's stack slices are),
+    :func:`lvquant.datasets.masks.phantom_slices`, as the border network's stack slices are),
     each cut on its own ED borders (:func:`lvquant.phantom.generate_subject` with ``z_mm``), at the
     stack's ED and ES. The rows of one subject share its patient name (``NAME-i``), so the training
     folds keep a heart's slices together; ``slices`` holds each slice's offset rounded to whole mm,
@@ -108,26 +108,16 @@ def phantom_stack_pairs(n_subjects: int, seed: int, spec: InputSpec, stack_slice
     Raises:
         InputError: crops of another side or RV direction than the phantom's.
     """
-    from ..phantom.config import PhantomConfig
-    from ..phantom.subject import generate_subject
-    from .masks import phantom_stack_offsets
+    from .masks import phantom_slices
 
-    cfg = PhantomConfig()
-    if spec.crop_pixels != cfg.crop_size or spec.rv_angle_deg != 270.0:
-        raise InputError("phantom stack crops exist for 80-pixel crops with the RV at 9 o'clock only")
     images, indices, pixel, subjects, slices = [], [], [], [], []
-    for i, offsets in enumerate(phantom_stack_offsets(n_subjects, seed, stack_slices)):
-        for z in offsets:
-            try:
-                sub = generate_subject(i, seed, cfg, z_mm=z)
-            except InputError:  # past this subject's apex: no LV on that slice
-                continue
-            frames = [sub.ed_frame, sub.es_frame]
-            images.append(sub.images[frames])
-            indices.append(sub.indices.to_array()[frames])
-            pixel.append(sub.crop_spacing_mm)
-            subjects.append(f"{name}-{i}")
-            slices.append(int(round(z)))
+    for i, z, sub in phantom_slices(n_subjects, seed, spec, stack_slices, mid=False):
+        frames = [sub.ed_frame, sub.es_frame]
+        images.append(sub.images[frames])
+        indices.append(sub.indices.to_array()[frames])
+        pixel.append(sub.crop_spacing_mm)
+        subjects.append(f"{name}-{i}")
+        slices.append(int(round(z)))
     n = len(images)
     return CropSet(images=np.stack(images).astype(np.float32), indices=np.stack(indices),
                    pixel_mm=np.asarray(pixel, dtype=np.float64), phase=np.tile([0, 1], (n, 1)), subjects=tuple(subjects),

@@ -24,7 +24,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -164,6 +164,31 @@ def phantom_stack_offsets(n_subjects: int, seed: int, per_subject: int) -> list[
     return out
 
 
+def phantom_slices(n_subjects: int, seed: int, spec: InputSpec, stack_slices: int, *, mid: bool = True
+                   ) -> Iterator[tuple[int, float, Any]]:
+    """(subject, offset mm, :class:`~lvquant.phantom.subject.PhantomSubject`) of each phantom subject's mid
+    slice (when ``mid``) and its ``stack_slices`` slices between apex and base (:func:`phantom_stack_offsets`),
+    each cut on its own ED borders with the stack's ED and ES; a slice drawn past a subject's apex is skipped.
+
+    Raises:
+        InputError: ``spec`` is not the phantom's crop layout.
+    """
+    from ..phantom.config import PhantomConfig
+    from ..phantom.subject import generate_subject
+
+    cfg = PhantomConfig()
+    if spec.crop_pixels != cfg.crop_size or spec.rv_angle_deg != 270.0:
+        raise InputError("phantom crops exist for 80-pixel crops with the RV at 9 o'clock only")
+    offsets = phantom_stack_offsets(n_subjects, seed, stack_slices) if stack_slices else [[]] * int(n_subjects)
+    for i in range(int(n_subjects)):
+        for z in ([0.0] if mid else []) + offsets[i]:
+            try:
+                sub = generate_subject(i, seed, cfg, z_mm=z)
+            except InputError:  # past this subject's apex: no LV on that slice
+                continue
+            yield i, z, sub
+
+
 def phantom_mask_crops(n_subjects: int, seed: int, spec: InputSpec, stack_slices: int = 0) -> MaskSet:
     """Phantom subjects in the LVQuan layout as mask crops: their ED and ES crops and exact label maps
     (the masks the phantom renders at the crop's pixel centres; the phantom's crops follow the method's
@@ -177,27 +202,15 @@ def phantom_mask_crops(n_subjects: int, seed: int, spec: InputSpec, stack_slices
     Raises:
         InputError: ``spec`` is not the phantom's crop layout.
     """
-    from ..phantom.config import PhantomConfig
-    from ..phantom.subject import generate_subject
-
-    cfg = PhantomConfig()
-    if spec.crop_pixels != cfg.crop_size or spec.rv_angle_deg != 270.0:
-        raise InputError("phantom mask crops exist for 80-pixel crops with the RV at 9 o'clock only")
-    offsets = phantom_stack_offsets(n_subjects, seed, stack_slices) if stack_slices else [[]] * int(n_subjects)
     images, labels, pixel, names, slices = [], [], [], [], []
-    for i in range(int(n_subjects)):
-        for z in [0.0, *offsets[i]]:
-            try:
-                sub = generate_subject(i, seed, cfg, z_mm=z)
-            except InputError:  # drawn past this subject's apex: no LV on that slice
-                continue
-            frames = [sub.ed_frame, sub.es_frame]
-            images.append(sub.images[frames])
-            labels.append(np.where(sub.endo[frames], CAVITY, np.where(sub.epi[frames], MYOCARDIUM, BACKGROUND))
-                          .astype(np.uint8))
-            pixel.append(sub.crop_spacing_mm)
-            names.append(f"phantom:{seed}:{i}" if z == 0.0 else f"phantom:{seed}:{i}@{z:+.2f}mm")
-            slices.append(int(round(z)))
+    for i, z, sub in phantom_slices(n_subjects, seed, spec, stack_slices):
+        frames = [sub.ed_frame, sub.es_frame]
+        images.append(sub.images[frames])
+        labels.append(np.where(sub.endo[frames], CAVITY, np.where(sub.epi[frames], MYOCARDIUM, BACKGROUND))
+                      .astype(np.uint8))
+        pixel.append(sub.crop_spacing_mm)
+        names.append(f"phantom:{seed}:{i}" if z == 0.0 else f"phantom:{seed}:{i}@{z:+.2f}mm")
+        slices.append(int(round(z)))
     n = len(images)
     return MaskSet(np.stack(images).astype(np.float32), np.stack(labels), np.asarray(pixel, dtype=np.float64),
                    tuple(names), ("phantom",) * n, ("phantom",) * n, np.asarray(slices, dtype=np.int64), spec)
@@ -233,5 +246,5 @@ def read_mask_crops(path: str | os.PathLike) -> MaskSet:
     return crops
 
 
-__all__ = ["MaskSet", "build_mask_crops", "crop_label_maps", "phantom_mask_crops", "phantom_stack_offsets", "save_mask_crops", "read_mask_crops", "lv_label_slices", "label_map",
+__all__ = ["MaskSet", "build_mask_crops", "crop_label_maps", "phantom_mask_crops", "phantom_slices", "phantom_stack_offsets", "save_mask_crops", "read_mask_crops", "lv_label_slices", "label_map",
            "BACKGROUND", "CAVITY", "MYOCARDIUM", "FORMAT"]

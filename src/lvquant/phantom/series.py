@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 
 from ..geometry import phase_from_areas, polygon_centroid
-from ..indices import Indices
 from .config import PhantomConfig
 from .render import Lattice, border_polygons
 from .subject import _DICOM, _DICOM_NOISE, _Renderer, _rng, _truth, check_seed_index, make_scene
@@ -80,12 +79,6 @@ def _orientation(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.n
     q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
     row, col = q[:, 0], q[:, 1]
     return row, col, np.cross(row, col)
-
-
-def _slice_truth(states: list, spacing: float) -> Indices:
-    """A slice's truth per frame: :func:`~lvquant.phantom.subject._truth` in the heart frame (a closed
-    cavity at or beyond the apex measures 0)."""
-    return _truth(states, lambda y, x: (y / spacing, x / spacing), spacing, "heart")
 
 
 def render_series(index: int, seed: int = 0, config: PhantomConfig | None = None) -> DicomSeries:
@@ -149,7 +142,7 @@ def render_series(index: int, seed: int = 0, config: PhantomConfig | None = None
         states = scene.states(m, float(zk))
         for t, (state, tau) in enumerate(zip(states, taus)):
             pixels[k, t] = renderer.frame(state, float(tau), noise)
-        slice_indices = _slice_truth(states, s)
+        slice_indices = _truth(states, lambda y, x: (y / s, x / s), s, "heart")  # a closed cavity measures 0
         if zk == 0:
             mid_states, indices = states, slice_indices
         slice_truth.append({"location_mm": float(locations[k]), "z_mm": float(zk),

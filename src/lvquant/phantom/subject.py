@@ -234,10 +234,11 @@ def generate_subject(index: int, seed: int = 0, config: PhantomConfig | None = N
     scene = make_scene(index, seed, config)
     m, c = config.n_frames, config.crop_size
     states = scene.states(m, float(z_mm))
+    mid_states = states if z_mm == 0.0 else scene.states(m)
     if z_mm == 0.0:
         ed, centroid, epi_area = _ed_geometry(states)
     else:  # the stack's ED (the mid slice's); the crop on this slice's own borders at ED
-        ed = phase_from_areas([st.cavity_area() for st in scene.states(m)]).ed_frame
+        ed = phase_from_areas([st.cavity_area() for st in mid_states]).ed_frame
         endo_poly, epi_poly = border_polygons(states[ed], "body")
         epi_area = polygon_area(epi_poly)
         if not epi_area > 1.0:
@@ -271,7 +272,7 @@ def generate_subject(index: int, seed: int = 0, config: PhantomConfig | None = N
         images[t] = sample_antialiased(native[None], rows, cols, (ratio, ratio))[0]
         endo[t], epi[t] = heart_masks(state, yo, xo)
     indices = _truth(states, out.to_pixel, out_spacing, "body")
-    phase = phase_from_areas(indices.cavity_area_mm2 if z_mm == 0.0 else [st.cavity_area() for st in scene.states(m)])
+    phase = phase_from_areas(indices.cavity_area_mm2 if z_mm == 0.0 else [st.cavity_area() for st in mid_states])
     app = scene.appearance
     info = {
         "pathology": scene.pathology,
