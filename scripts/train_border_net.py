@@ -1,8 +1,8 @@
 """Train the border network on every LV slice of the ACDC training patients (never the test part).
 
     python scripts/train_border_net.py --out borders_b1 [--cache masks_train.npz] [--epochs 60]
-        [--all-train] [--width 16] [--threads 2] [--phantom N [--phantom-stack K] [--phantom-cache F]]
-        [--init borders.safetensors]
+        [--all-train] [--width 16] [--threads 2] [--phantom N [--phantom-stack K] [--phantom-cache F]
+        [--phantom-mix hypertrophic=3,dilated=1,...]] [--masks FILE ...] [--init borders.safetensors]
 
 The ACDC training part of ``splits/real_v1.json`` is divided as for the localiser: every fifth
 patient by name is a validation patient (the epoch kept is the best on them), unless
@@ -15,6 +15,7 @@ Prints one line per epoch; the folder gets ``borders.onnx``, ``borders.json``,
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -47,6 +48,11 @@ def main() -> int:
                     help="and K more slices of each phantom subject between its apex and base")
     ap.add_argument("--phantom-cache", type=Path, default=None, help="mask crop file of the phantom subjects "
                     "(built when missing)")
+    ap.add_argument("--phantom-mix", default=None, metavar="MIX",
+                    help="heart types of the phantom subjects, e.g. hypertrophic=3,dilated=1 (default: the phantom's mix)")
+    ap.add_argument("--masks", type=Path, action="append", default=[], metavar="FILE",
+                    help="more training rows: a mask crop file (e.g. from a run with other --phantom settings); "
+                         "repeatable")
     ap.add_argument("--init", type=Path, default=None, help="borders.safetensors to start from")
     args = ap.parse_args()
     train_part = read_split(args.split, "train")["acdc"]
@@ -68,7 +74,11 @@ def main() -> int:
         if args.phantom_cache is not None and args.phantom_cache.exists():
             ph = read_mask_crops(args.phantom_cache)
         else:
-            ph = phantom_mask_crops(args.phantom, args.phantom_seed, spec, stack_slices=args.phantom_stack)
+            from lvquant.phantom.config import PhantomConfig, parse_pathology_mix
+
+            cfg = PhantomConfig() if args.phantom_mix is None else PhantomConfig(
+                pathology_mix=parse_pathology_mix(args.phantom_mix))
+            ph = phantom_mask_crops(args.phantom, args.phantom_seed, spec, stack_slices=args.phantom_stack, config=cfg)
             if args.phantom_cache is not None:
                 save_mask_crops(ph, args.phantom_cache, {"phantom": "lvquant synthetic phantom"})
         n_subjects = len({name.split("@")[0] for name in ph.subjects})
@@ -77,8 +87,22 @@ def main() -> int:
             return 2
         train = MaskSet.concatenate([train, ph])
         stack = f", each with {args.phantom_stack} more slices between apex and base" if args.phantom_stack else ""
-        sources["phantom"] = (f"lvquant's synthetic phantom, {args.phantom} subjects of seed {args.phantom_seed}{stack} "
+        mix = f", heart types {args.phantom_mix}" if args.phantom_mix else ""
+        sources["phantom"] = (f"lvquant's synthetic phantom, {args.phantom} subjects of seed {args.phantom_seed}{stack}{mix} "
                               "(no licence restriction)")
+    for path in args.masks:
+        more = read_mask_crops(path)
+        if more.spec != spec:
+            print(f"{path} was cut with another input spec than the shipped ensemble's", file=sys.stderr)
+            return 2
+        if set(more.subjects) & set(train.subjects):
+            print(f"{path} repeats rows already in the training set", file=sys.stderr)
+            return 2
+        train = MaskSet.concatenate([train, more])
+        with np.load(path, allow_pickle=False) as z:
+            licences = json.loads(str(z["licences"]))
+        sources[f"masks:{path.name}"] = (f"{len(more)} slices of {len({n.split('@')[0] for n in more.subjects})} "
+                                         f"subjects: {licences}")
     cfg = BorderTrainConfig(epochs=args.epochs, width=args.width, lr=args.lr, threads=args.threads)
     provenance = {
         "data": {"sources": sources, "split": {"file": args.split.name, "part": "train",

@@ -90,6 +90,16 @@ def test_phantom_mask_crops_add_stack_slices_with_exact_labels():
         assert (labels[0] == 2).any()  # every slice holds myocardium at ED (a cap slice may hold no cavity)
 
 
+def test_phantom_mask_crops_follow_the_pathology_mix():
+    from lvquant.datasets.masks import phantom_slices
+    from lvquant.phantom.config import PhantomConfig
+
+    for kind in ("dilated", "hypertrophic"):
+        cfg = PhantomConfig(pathology_mix={kind: 1.0})
+        slices = list(phantom_slices(3, 5, SPEC, 1, config=cfg))
+        assert len(slices) >= 4 and {sub.info["pathology"] for _, _, sub in slices} == {kind}
+
+
 def test_augmentation_moves_labels_with_the_image():
     rng = np.random.default_rng(0)
     y = torch.from_numpy(build_mask_crops(_stack(1), SPEC).labels[:, 0].astype(np.int64))

@@ -174,6 +174,15 @@ def test_phantom_writes_files_that_read_back(capsys, tmp_path, fmt):
         assert np.all(ds.indices.cavity_area_mm2 > 0)
 
 
+def test_phantom_mix_gives_the_heart_types_asked_for(capsys, tmp_path):
+    out = tmp_path / "hyp"
+    code, _, err = run(capsys, "phantom", "--subjects", "2", "--frames", "4", "--format", "dicom", "--mix",
+                       "hypertrophic=1", "--workers", "1", "--out", str(out), "--quiet")
+    assert code == 0, err
+    kinds = {json.loads((out / f"subject_{i:04d}" / "truth.json").read_text())["pathology"] for i in range(2)}
+    assert kinds == {"hypertrophic"}
+
+
 def test_phantom_full_stack_has_the_slices_asked_for(capsys, tmp_path):
     out = tmp_path / "stack"
     code, _, err = run(capsys, "phantom", "--frames", "4", "--format", "dicom", "--apical-slices", "3",
@@ -195,6 +204,9 @@ def test_phantom_full_stack_has_the_slices_asked_for(capsys, tmp_path):
         (["--frames", "100000", "--out", "{tmp}/new.npz"], "4 to 120 frames"),
         (["--apical-slices", "2", "--out", "{tmp}/new.npz"], "needs --format dicom"),
         (["--format", "dicom", "--basal-slices", "7", "--out", "{tmp}/d"], "--basal-slices must be 0 to 6"),
+        (["--mix", "hypertrophic", "--out", "{tmp}/new.npz"], "NAME=SHARE"),
+        (["--mix", "athletic=1", "--out", "{tmp}/new.npz"], "NAME one of healthy"),
+        (["--mix", "healthy=0", "--out", "{tmp}/new.npz"], "sum to zero"),
     ],
 )
 def test_bad_phantom_request_is_one_line_and_exit_2(capsys, tmp_path, argv, message):

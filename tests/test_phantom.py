@@ -299,3 +299,30 @@ def test_phantom_stack_offsets_are_drawn_per_subject():
         assert len(zs) == 3
         assert all(-apex + PHANTOM_STACK_Z_MM[0] <= z <= PHANTOM_STACK_Z_MM[1] for z in zs)
         assert all(abs(z) >= PHANTOM_STACK_MIN_OFFSET_MM for z in zs)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("hypertrophic=1", {"hypertrophic": 1.0}),
+    (" hypertrophic = 3 , healthy=1.5", {"hypertrophic": 3.0, "healthy": 1.5}),
+    ("dilated=0,infarct=2", {"dilated": 0.0, "infarct": 2.0}),
+])
+def test_pathology_mix_is_parsed(text, expected):
+    from lvquant.phantom.config import PhantomConfig, parse_pathology_mix
+
+    mix = parse_pathology_mix(text)
+    assert mix == expected
+    total = sum(expected.values())
+    assert PhantomConfig(pathology_mix=mix).pathology_probabilities() == pytest.approx(
+        [expected.get(p, 0.0) / total for p in PATHOLOGIES])
+
+
+@pytest.mark.parametrize("text,message", [
+    ("hypertrophic", "NAME=SHARE"), ("athletic=1", "NAME one of"), ("healthy=-1", "non-negative"),
+    ("healthy=nan", "non-negative"), ("healthy=inf", "non-negative"), ("healthy=x", "non-negative"),
+    ("healthy=1,healthy=2", "twice"), ("healthy=0,dilated=0", "sum to zero"), ("", "NAME=SHARE"),
+])
+def test_bad_pathology_mix_is_refused(text, message):
+    from lvquant.phantom.config import parse_pathology_mix
+
+    with pytest.raises(InputError, match=message):
+        parse_pathology_mix(text)

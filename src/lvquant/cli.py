@@ -361,6 +361,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------ phantom
 def _cmd_phantom(args: argparse.Namespace) -> int:
     from .phantom import PhantomConfig, write_phantoms
+    from .phantom.config import parse_pathology_mix
 
     stack = {}
     for name, value in (("apical", args.apical_slices), ("basal", args.basal_slices)):
@@ -371,6 +372,8 @@ def _cmd_phantom(args: argparse.Namespace) -> int:
         if not 0 <= value <= 6:
             raise InputError(f"--{name}-slices must be 0 to 6; got {value}")
         stack[f"dicom_slices_{name}"] = (value, value)
+    if args.mix is not None:
+        stack["pathology_mix"] = parse_pathology_mix(args.mix)
     config = PhantomConfig(**stack)
     bar = _progress_bar(args.subjects, "phantom subjects", args.quiet)
     try:
@@ -576,6 +579,9 @@ def build_parser() -> argparse.ArgumentParser:
     ph.add_argument("--basal-slices", type=int, default=None, metavar="N",
                     help="DICOM: N slices above the mid slice, toward the base (default 1 or 2; 0-6); "
                          "e.g. --apical-slices 5 --basal-slices 4 for a 10-slice stack for analyze --whole-heart")
+    ph.add_argument("--mix", default=None, metavar="MIX",
+                    help="shares of the heart types, e.g. hypertrophic=1 (only hypertrophic hearts) or "
+                         "hypertrophic=3,healthy=1 (default healthy=0.40,hypertrophic=0.15,dilated=0.20,infarct=0.25)")
     ph.add_argument("--quiet", action="store_true", help="no progress bar")
     ph.set_defaults(func=_cmd_phantom)
     return p

@@ -139,8 +139,9 @@ PHANTOM_STACK_Z_MM = (-5.0, 40.0)
 PHANTOM_STACK_MIN_OFFSET_MM = 4.0
 
 
-def phantom_stack_offsets(n_subjects: int, seed: int, per_subject: int) -> list[list[float]]:
-    """The stack slices of :func:`phantom_mask_crops`: ``per_subject`` offsets (mm from the mid slice) per subject.
+def phantom_stack_offsets(n_subjects: int, seed: int, per_subject: int, config: Any = None) -> list[list[float]]:
+    """The stack slices of :func:`phantom_mask_crops`: ``per_subject`` offsets (mm from the mid slice) per subject
+    (of :class:`~lvquant.phantom.config.PhantomConfig` ``config``, default the default one).
 
     Drawn uniformly between :data:`PHANTOM_STACK_Z_MM` (the lower end below the subject's apex of the
     cavity) at least :data:`PHANTOM_STACK_MIN_OFFSET_MM` from the mid slice, from a generator of their
@@ -150,7 +151,7 @@ def phantom_stack_offsets(n_subjects: int, seed: int, per_subject: int) -> list[
     from ..phantom.config import PhantomConfig
     from ..phantom.subject import make_scene
 
-    cfg = PhantomConfig()
+    cfg = config if config is not None else PhantomConfig()
     out = []
     for i in range(int(n_subjects)):
         apex = make_scene(i, seed, cfg).apex_mm
@@ -164,11 +165,13 @@ def phantom_stack_offsets(n_subjects: int, seed: int, per_subject: int) -> list[
     return out
 
 
-def phantom_slices(n_subjects: int, seed: int, spec: InputSpec, stack_slices: int, *, mid: bool = True
-                   ) -> Iterator[tuple[int, float, Any]]:
+def phantom_slices(n_subjects: int, seed: int, spec: InputSpec, stack_slices: int, *, mid: bool = True,
+                   config: Any = None) -> Iterator[tuple[int, float, Any]]:
     """(subject, offset mm, :class:`~lvquant.phantom.subject.PhantomSubject`) of each phantom subject's mid
     slice (when ``mid``) and its ``stack_slices`` slices between apex and base (:func:`phantom_stack_offsets`),
     each cut on its own ED borders with the stack's ED and ES; a slice drawn past a subject's apex is skipped.
+    ``config``: the :class:`~lvquant.phantom.config.PhantomConfig` (e.g. another ``pathology_mix``); default
+    the default one.
 
     Raises:
         InputError: ``spec`` is not the phantom's crop layout.
@@ -176,10 +179,10 @@ def phantom_slices(n_subjects: int, seed: int, spec: InputSpec, stack_slices: in
     from ..phantom.config import PhantomConfig
     from ..phantom.subject import generate_subject
 
-    cfg = PhantomConfig()
+    cfg = config if config is not None else PhantomConfig()
     if spec.crop_pixels != cfg.crop_size or spec.rv_angle_deg != 270.0:
         raise InputError("phantom crops exist for 80-pixel crops with the RV at 9 o'clock only")
-    offsets = phantom_stack_offsets(n_subjects, seed, stack_slices) if stack_slices else [[]] * int(n_subjects)
+    offsets = phantom_stack_offsets(n_subjects, seed, stack_slices, cfg) if stack_slices else [[]] * int(n_subjects)
     for i in range(int(n_subjects)):
         for z in ([0.0] if mid else []) + offsets[i]:
             try:
@@ -189,7 +192,8 @@ def phantom_slices(n_subjects: int, seed: int, spec: InputSpec, stack_slices: in
             yield i, z, sub
 
 
-def phantom_mask_crops(n_subjects: int, seed: int, spec: InputSpec, stack_slices: int = 0) -> MaskSet:
+def phantom_mask_crops(n_subjects: int, seed: int, spec: InputSpec, stack_slices: int = 0, config: Any = None
+                       ) -> MaskSet:
     """Phantom subjects in the LVQuan layout as mask crops: their ED and ES crops and exact label maps
     (the masks the phantom renders at the crop's pixel centres; the phantom's crops follow the method's
     spec: 80 pixels, RV on the left, side 2.2-2.8 × the ED epicardial diameter).
@@ -197,13 +201,14 @@ def phantom_mask_crops(n_subjects: int, seed: int, spec: InputSpec, stack_slices
     Each subject gives its mid slice and, with ``stack_slices`` > 0, that many more slices between
     the apex and the base (:func:`phantom_stack_offsets`), each cut on its own ED borders as the
     whole-heart analysis cuts a stack's slices. Rows are named ``phantom:SEED:I`` (mid slice) or
-    ``phantom:SEED:I@Zmm``; ``slices`` holds the slice's offset rounded to whole mm.
+    ``phantom:SEED:I@Zmm``; ``slices`` holds the slice's offset rounded to whole mm. ``config``: the
+    phantom's settings (:func:`phantom_slices`), e.g. a ``pathology_mix`` weighted toward rare hearts.
 
     Raises:
         InputError: ``spec`` is not the phantom's crop layout.
     """
     images, labels, pixel, names, slices = [], [], [], [], []
-    for i, z, sub in phantom_slices(n_subjects, seed, spec, stack_slices):
+    for i, z, sub in phantom_slices(n_subjects, seed, spec, stack_slices, config=config):
         frames = [sub.ed_frame, sub.es_frame]
         images.append(sub.images[frames])
         labels.append(np.where(sub.endo[frames], CAVITY, np.where(sub.epi[frames], MYOCARDIUM, BACKGROUND))

@@ -103,3 +103,32 @@ class PhantomConfig:
         w = [float(self.pathology_mix.get(p, 0.0)) for p in PATHOLOGIES]
         s = sum(w)
         return [x / s for x in w]
+
+
+def parse_pathology_mix(text: str) -> dict[str, float]:
+    """``"hypertrophic=2,dilated=1"`` -> ``{"hypertrophic": 2.0, "dilated": 1.0}`` (heart types not named get 0).
+
+    Raises:
+        InputError: a term is not ``NAME=SHARE``, a name is not one of :data:`PATHOLOGIES`, a share is
+            negative or not a number, a name repeats, or every share is 0.
+    """
+    mix: dict[str, float] = {}
+    for term in str(text).split(","):
+        name, sep, value = term.strip().partition("=")
+        name = name.strip()
+        if not sep or name not in PATHOLOGIES:
+            raise InputError(f"a pathology mix is NAME=SHARE terms separated by commas, NAME one of "
+                             f"{', '.join(PATHOLOGIES)}; got {term.strip()!r}")
+        if name in mix:
+            raise InputError(f"the pathology mix names {name} twice")
+        try:
+            share = float(value)
+        except ValueError:
+            share = float("nan")
+        if not (share >= 0.0 and share != float("inf")):
+            raise InputError(f"the share of {name} must be a non-negative number; got {value.strip()!r}")
+        mix[name] = share
+    if sum(mix.values()) <= 0.0:
+        raise InputError("the pathology mix's shares sum to zero")
+    return mix
+
