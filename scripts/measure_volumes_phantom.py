@@ -1,6 +1,7 @@
 """The whole heart on fresh phantom stacks: EF, EDV, ESV and LV mass against the exact truth.
 
-    python scripts/measure_volumes_phantom.py [--series 50] [--seed 9000] [--apical 4,5] [--basal 3,4] [--json]
+    python scripts/measure_volumes_phantom.py [--series 50] [--seed 9000] [--apical 4,5] [--basal 3,4]
+        [--mix hypertrophic=1] [--borders borders.json] [--models DIR] [--json]
 
 Each series is a phantom subject rendered over the whole field of view with ``--apical`` slices
 below the mid-ventricular one (toward and past the apex) and ``--basal`` above it (the phantom's
@@ -18,15 +19,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 
-from lvquant.analysis.borders import load_borders
+from lvquant.analysis.borders import BorderModel, load_borders
 from lvquant.analysis.pipeline import analyze_cine
 from lvquant.analysis.predict import Ensemble
 from lvquant.analysis.whole_heart import MYOCARDIUM_DENSITY_G_PER_ML
 from lvquant.cine import Cine, SourceInfo
-from lvquant.phantom.config import PhantomConfig
+from lvquant.phantom.config import PhantomConfig, parse_pathology_mix
 from lvquant.phantom.series import render_series
 
 
@@ -56,13 +58,16 @@ def main() -> int:
     ap.add_argument("--apical", default="4,5", help="range of slices below the mid slice (default 4,5)")
     ap.add_argument("--basal", default="3,4", help="range of slices above the mid slice (default 3,4)")
     ap.add_argument("--models", default=None)
+    ap.add_argument("--borders", type=Path, default=None, help="borders.json of a border network (default: the shipped one)")
+    ap.add_argument("--mix", default=None, help="heart types, e.g. hypertrophic=1 (default: the phantom's mix)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     apical = tuple(int(v) for v in args.apical.split(","))
     basal = tuple(int(v) for v in args.basal.split(","))
-    cfg = PhantomConfig(dicom_slices_apical=apical, dicom_slices_basal=basal)
+    mix = {} if args.mix is None else {"pathology_mix": parse_pathology_mix(args.mix)}
+    cfg = PhantomConfig(dicom_slices_apical=apical, dicom_slices_basal=basal, **mix)
     ens = Ensemble.load(args.models)
-    borders = load_borders()
+    borders = load_borders() if args.borders is None else BorderModel.load(args.borders)
     rows = []
     for i in range(args.series):
         s = render_series(i, args.seed, cfg)
