@@ -103,13 +103,14 @@ def main() -> int:
             licences = json.loads(str(z["licences"]))
         sources[f"masks:{path.name}"] = (f"{len(more)} slices of {len({n.split('@')[0] for n in more.subjects})} "
                                          f"subjects: {licences}")
+    n_phantom = sum(s.startswith("phantom:") for s in train.subjects)
     cfg = BorderTrainConfig(epochs=args.epochs, width=args.width, lr=args.lr, threads=args.threads)
     provenance = {
         "data": {"sources": sources, "split": {"file": args.split.name, "part": "train",
                                                           "validation_patients": val_patients},
                  "patients": sorted(s for s in set(train.subjects) if not s.startswith("phantom:")),
                  "slices": "every slice with an LV label, ED and ES" + (
-                     f"; and the ED and ES crops of {len(ph) if args.phantom else 0} phantom slices" if args.phantom else "")},
+                     f"; and the ED and ES crops of {n_phantom} phantom slices" if n_phantom else "")},
     }
 
     def progress(epoch: int, loss: float, scores) -> None:

@@ -384,10 +384,24 @@ def test_patient_values_never_leak(cine_dir, tmp_path, caplog, capsys):
 
 
 def test_identifying_tags_are_not_even_parsed(cine_dir, monkeypatch):
-    """The scan reads a fixed tag list that holds no patient-module tag."""
-    from lvquant.io import dicom
+    """The scan reads a fixed tag list that holds no patient-module tag, with the lean reader and
+    with pydicom (the files the lean reader leaves)."""
+    from lvquant.io import dicom, dicom_header
 
     assert not any(t.startswith("Patient") for t in dicom._SCAN_TAGS + dicom._PIXEL_TAGS)
+    assert not any(tag >> 16 == 0x0010 for tag in dicom._FAST_TAGS)  # group 0010: the patient module
+    kept = []
+    real_raw = dicom_header.read_raw_header
+
+    def spy_raw(path, wanted):
+        header = real_raw(path, wanted)
+        kept.append(set(header.values))
+        return header
+
+    monkeypatch.setattr(dicom, "read_raw_header", spy_raw)
+    read_dicom(cine_dir.file_grid[0][:2])
+    assert kept and all(tags <= dicom._FAST_TAGS for tags in kept) and all(kept)
+
     seen = []
     real = pydicom.dcmread
 
@@ -397,6 +411,7 @@ def test_identifying_tags_are_not_even_parsed(cine_dir, monkeypatch):
         assert "PatientName" not in ds and "PatientID" not in ds and "PatientBirthDate" not in ds
         return ds
 
+    monkeypatch.setattr(dicom, "_fast_header", lambda path: None)  # every file through pydicom
     monkeypatch.setattr(pydicom, "dcmread", spy)
     read_dicom(cine_dir.file_grid[0][:2])
     assert seen and all(tags for tags in seen)

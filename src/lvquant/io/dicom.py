@@ -32,6 +32,7 @@ import numpy as np
 from ..cine import MAX_CINE_VOXELS, Cine, SourceInfo
 from ..errors import DicomError
 from ..spacing import check_pixel_spacing
+from .dicom_header import RawHeader, read_raw_header
 from .quiet import quiet_library
 
 __all__ = ["SLICE_TOLERANCE_MM", "SeriesSummary", "dicom_layout", "list_dicom_series", "read_dicom"]
@@ -202,10 +203,10 @@ _IS_TEXT = re.compile(r"[+-]?\d+")
 
 
 def _raw_value(ds: Any, keyword: str) -> Any:
-    """The value of one of :data:`_RAW_VR`'s attributes from its raw bytes, as pydicom would give it
-    for :func:`_get`'s callers (a number or string, a list when multi-valued, None when absent or
-    empty), or :data:`_NOT_RAW` when pydicom must convert it: already converted, deferred, stated
-    with another VR, or not parsable here."""
+    """The value of one of :data:`_RAW_VR`'s attributes of a pydicom dataset from its raw bytes, as
+    pydicom would give it for :func:`_get`'s callers (a number or string, a list when multi-valued,
+    None when absent or empty), or :data:`_NOT_RAW` when pydicom must convert it: already converted,
+    deferred, stated with another VR, or not parsable here (:func:`_convert_raw`)."""
     tag, vr = _RAW_VR[keyword]
     try:
         elem = ds.get_item(tag)
@@ -220,12 +221,18 @@ def _raw_value(ds: Any, keyword: str) -> Any:
         return None
     if not isinstance(raw, bytes):  # deferred
         return _NOT_RAW
+    return _convert_raw(raw, vr, bool(elem.is_little_endian))
+
+
+def _convert_raw(raw: bytes, vr: str, little_endian: bool = True) -> Any:
+    """A US, UI, CS, DS or IS value from its bytes, as pydicom converts it (see :func:`_raw_value`), or
+    :data:`_NOT_RAW` when it is not written as the standard says."""
     if vr == "US":
         if len(raw) == 0:
             return None
         if len(raw) != 2:
             return _NOT_RAW
-        return int.from_bytes(raw, "little" if elem.is_little_endian else "big")
+        return int.from_bytes(raw, "little" if little_endian else "big")
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError:
@@ -243,8 +250,70 @@ def _raw_value(ds: Any, keyword: str) -> Any:
     return numbers[0] if len(numbers) == 1 else numbers
 
 
+#: Manufacturer (LO) as the lean header reader gives it; read there only when plain printable ASCII.
+_MANUFACTURER_TAG = 0x00080070
+#: Every tag the lean reader keeps (:func:`_fast_header`).
+_FAST_TAGS = frozenset([tag for tag, _ in _RAW_VR.values()] + [_MANUFACTURER_TAG])
+
+
+@dataclass(frozen=True)
+class _FastHeader:
+    """The scan's attributes of a file read without pydicom (:func:`_fast_header`).
+
+    ``values``: keyword -> value as :func:`_get` gives it (None when absent or empty) for every
+    keyword of :data:`_RAW_VR` and Manufacturer; ``raw``: where the pixel data lies.
+    """
+
+    values: dict[str, Any]
+    raw: RawHeader
+
+
+def _fast_header(path: Path) -> _FastHeader | None:
+    """The scan's attributes of an uncompressed little-endian Part 10 file, read from its bytes
+    (:func:`~lvquant.io.dicom_header.read_raw_header`), or None when pydicom must read it: another
+    encoding, a value stated with another VR or not written as the standard says, a Manufacturer that
+    is not plain ASCII, an enhanced multi-frame file, or a file that cannot be opened."""
+    try:
+        raw = read_raw_header(path, _FAST_TAGS)
+    except OSError:
+        return None
+    if raw is None:
+        return None
+    values: dict[str, Any] = {}
+    for keyword, (tag, vr) in _RAW_VR.items():
+        if tag not in raw.values:
+            values[keyword] = None
+            continue
+        stated, data = raw.values[tag]
+        if stated not in (None, vr):
+            return None
+        value = _convert_raw(data, vr)
+        if value is _NOT_RAW:
+            return None
+        values[keyword] = value
+    stated, data = raw.values.get(_MANUFACTURER_TAG, (None, b""))
+    if stated not in (None, "LO"):
+        return None
+    text = data.rstrip(b"\x00 ")
+    if any(not 0x20 <= b < 0x7F for b in text):
+        return None
+    values["Manufacturer"] = text.decode("ascii").strip() or None
+    if raw.functional_groups and ((values["NumberOfFrames"] or 1) != 1 or
+                                  any(values[k] is None for k in _FUNCTIONAL_KEYWORDS)):
+        return None  # the values may sit in the functional groups: pydicom reads those
+    return _FastHeader(values, raw)
+
+
+#: The per-image attributes :func:`_images_of` takes from a file's functional groups where its top level
+#: lacks them: a single-frame file with functional groups is read without pydicom only when it has them all.
+_FUNCTIONAL_KEYWORDS = ("PixelSpacing", "ImageOrientationPatient", "ImagePositionPatient", "TriggerTime",
+                        "RescaleSlope", "RescaleIntercept", "SliceThickness")
+
+
 def _get(ds: Any, keyword: str) -> Any:
     """``ds.<keyword>`` or None when absent, empty or unparsable."""
+    if isinstance(ds, _FastHeader):
+        return ds.values.get(keyword)
     if keyword in _RAW_VR:
         value = _raw_value(ds, keyword)
         if value is not _NOT_RAW:
@@ -391,8 +460,29 @@ def _looks_like_raw_dicom(path: Path) -> bool:
     return len(head) == 4 and head[:2] in (b"\x02\x00", b"\x08\x00")
 
 
+def _check_dicom_file(path: Path) -> None:
+    """Refuse, without pydicom, a file that cannot be DICOM: empty, unreadable, or with neither the
+    ``DICM`` marker after the 128-byte preamble nor the start of a DICOM file without the preamble.
+
+    Raises
+    ------
+    ValueError
+        With the skip reason (the same pydicom's reading would lead to).
+    """
+    try:
+        if path.stat().st_size == 0:
+            raise ValueError("empty file")
+        with open(path, "rb") as fh:
+            head = fh.read(132)
+    except OSError as exc:
+        raise ValueError(f"cannot open file ({type(exc).__name__})") from None
+    if head[128:132] != b"DICM" and not _looks_like_raw_dicom(path):
+        raise ValueError("not a DICOM file (no 'DICM' marker)")
+
+
 def _read_header(path: Path) -> Any:
-    """The dataset of ``path`` with only :data:`_SCAN_TAGS` and the pixel data deferred.
+    """The dataset of ``path`` with only :data:`_SCAN_TAGS` and the pixel data deferred, read by pydicom
+    (a file :func:`_check_dicom_file` let through that the lean reader does not handle).
 
     Raises
     ------
@@ -402,11 +492,6 @@ def _read_header(path: Path) -> Any:
     import pydicom
     from pydicom.errors import InvalidDicomError
 
-    try:
-        if path.stat().st_size == 0:
-            raise ValueError("empty file")
-    except OSError as exc:
-        raise ValueError(f"cannot open file ({type(exc).__name__})") from None
     try:
         return pydicom.dcmread(path, defer_size=1024, specific_tags=_SCAN_TAGS)
     except InvalidDicomError:
@@ -424,7 +509,7 @@ def _read_header(path: Path) -> Any:
 
 
 def _has_pixel_data(ds: Any) -> bool:
-    return any(kw in ds for kw in _PIXEL_KEYWORDS)
+    return isinstance(ds, _FastHeader) or any(kw in ds for kw in _PIXEL_KEYWORDS)
 
 
 def _functional(ds: Any, frame: int, sequence: str, attribute: str) -> Any:
@@ -477,8 +562,11 @@ def _frames_present(ds: Any, rows: int, cols: int, n_frames: int) -> int:
             against the data (compressed).
     """
     try:
-        elem = ds.get_item("PixelData")
-        length = int(elem.length) if elem is not None and elem.length is not None else None
+        if isinstance(ds, _FastHeader):
+            length = ds.raw.pixel_length
+        else:
+            elem = ds.get_item("PixelData")
+            length = int(elem.length) if elem is not None and elem.length is not None else None
         bits = _int(_get(ds, "BitsAllocated")) or 16
     except Exception:
         length, bits = None, 16
@@ -568,23 +656,28 @@ def _scan(path_or_paths: Any) -> tuple[Path, list[_Image], list[tuple[str, str]]
     images: list[_Image] = []
     skipped: list[tuple[str, str]] = []
     seen: dict[str, Path] = {}
-    with quiet_library("pydicom"):
-        for path in files:
-            try:
-                found = _images_of(_read_header(path), path)
-            except ValueError as exc:
-                skipped.append((_rel(path, root), str(exc)))
-                continue
-            except Exception as exc:  # any other parser failure: skip, never crash
-                skipped.append((_rel(path, root), f"unreadable DICOM header ({_safe_reason(exc)})"))
-                continue
-            uid = found[0].sop_uid
-            if uid is not None and uid in seen:
-                skipped.append((_rel(path, root), f"duplicate of {_rel(seen[uid], root)} (same SOPInstanceUID)"))
-                continue
-            if uid is not None:
-                seen[uid] = path
-            images.extend(found)
+    for path in files:
+        try:
+            fast = _fast_header(path)
+            if fast is not None:
+                found = _images_of(fast, path)
+            else:
+                _check_dicom_file(path)  # most files that are not DICOM need no pydicom to say so
+                with quiet_library("pydicom"):
+                    found = _images_of(_read_header(path), path)
+        except ValueError as exc:
+            skipped.append((_rel(path, root), str(exc)))
+            continue
+        except Exception as exc:  # any other parser failure: skip, never crash
+            skipped.append((_rel(path, root), f"unreadable DICOM header ({_safe_reason(exc)})"))
+            continue
+        uid = found[0].sop_uid
+        if uid is not None and uid in seen:
+            skipped.append((_rel(path, root), f"duplicate of {_rel(seen[uid], root)} (same SOPInstanceUID)"))
+            continue
+        if uid is not None:
+            seen[uid] = path
+        images.extend(found)
     return root, images, skipped
 
 
@@ -885,15 +978,8 @@ def _compression(ds: Any) -> str | None:
 
 
 def _native_pixels(ds: Any) -> np.ndarray | None:
-    """The stored values of uncompressed little-endian 8/16-bit greyscale pixel data, read directly.
-
-    The common case, about twice as fast as pydicom's general decoder, and
-    the same values: only taken where no bit needs masking or sign
-    extension (BitsStored = BitsAllocated, or unsigned values that all fit in
-    BitsStored). None for everything else (compressed, big-endian, float,
-    signed with unused bits, short data), which pydicom then decodes or
-    refuses with its own reason.
-    """
+    """The stored values of uncompressed little-endian 8/16-bit greyscale pixel data of a pydicom
+    dataset, read directly (:func:`_native_array`); None where pydicom must decode or refuse them."""
     from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
     try:
@@ -901,21 +987,55 @@ def _native_pixels(ds: Any) -> np.ndarray | None:
             return None
         if "PixelData" not in ds or int(ds.get("SamplesPerPixel", 1) or 1) != 1:
             return None
-        bits, stored, signed = int(ds.BitsAllocated), int(ds.BitsStored), int(ds.PixelRepresentation)
-        if bits not in (8, 16) or not 1 <= stored <= bits or (signed and stored != bits):
-            return None
-        rows, cols, frames = int(ds.Rows), int(ds.Columns), int(ds.get("NumberOfFrames", 1) or 1)
-        dtype = np.dtype(("<i" if signed else "<u") + str(bits // 8))
-        n = rows * cols * frames
-        data = ds.PixelData
-        if rows < 1 or cols < 1 or frames < 1 or len(data) < n * dtype.itemsize:
-            return None
-        arr = np.frombuffer(data, dtype=dtype, count=n)
-        if stored < bits and int(arr.max()) >= 1 << stored:
-            return None
-        return arr.reshape((frames, rows, cols) if frames > 1 else (rows, cols))
+        return _native_array(lambda n: ds.PixelData, int(ds.Rows), int(ds.Columns),
+                             int(ds.get("NumberOfFrames", 1) or 1), int(ds.BitsAllocated), int(ds.BitsStored),
+                             int(ds.PixelRepresentation))
     except Exception:
         return None
+
+
+def _fast_pixels(path: Path, header: _FastHeader) -> np.ndarray | None:
+    """:func:`_native_pixels` for a file the lean reader scanned: one seek and one read."""
+    g = header.values
+    try:
+        if (g["SamplesPerPixel"] or 1) != 1 or None in (g["BitsAllocated"], g["BitsStored"], g["PixelRepresentation"]):
+            return None
+
+        def read(n: int) -> bytes:
+            if header.raw.pixel_length < n:
+                return b""
+            with open(path, "rb") as fh:
+                fh.seek(header.raw.pixel_offset)
+                return fh.read(n)
+
+        return _native_array(read, int(g["Rows"]), int(g["Columns"]), int(g["NumberOfFrames"] or 1),
+                             int(g["BitsAllocated"]), int(g["BitsStored"]), int(g["PixelRepresentation"]))
+    except (OSError, TypeError, ValueError):
+        return None
+
+
+def _native_array(read: Any, rows: int, cols: int, frames: int, bits: int, stored: int, signed: int
+                  ) -> np.ndarray | None:
+    """Stored 8/16-bit values from the pixel data's bytes (``read(n)`` gives at least its first n bytes).
+
+    The common case, about twice as fast as pydicom's general decoder, and the same values: only
+    taken where no bit needs masking or sign extension (BitsStored = BitsAllocated, or unsigned
+    values that all fit in BitsStored). None for everything else (float, signed with unused bits,
+    short data), which pydicom then decodes or refuses with its own reason.
+    """
+    if bits not in (8, 16) or not 1 <= stored <= bits or (signed and stored != bits):
+        return None
+    if rows < 1 or cols < 1 or frames < 1:
+        return None
+    dtype = np.dtype(("<i" if signed else "<u") + str(bits // 8))
+    n = rows * cols * frames
+    data = read(n * dtype.itemsize)
+    if len(data) < n * dtype.itemsize:
+        return None
+    arr = np.frombuffer(data, dtype=dtype, count=n)
+    if stored < bits and int(arr.max()) >= 1 << stored:
+        return None
+    return arr.reshape((frames, rows, cols) if frames > 1 else (rows, cols))
 
 
 def _decode_file(path: Path) -> np.ndarray:
@@ -930,10 +1050,11 @@ def _decode_file(path: Path) -> np.ndarray:
 
     ds = None
     try:
-        ds = pydicom.dcmread(path, specific_tags=_PIXEL_TAGS, force=True)
-        _ensure_transfer_syntax(ds)
-        native = _native_pixels(ds)
-        return native if native is not None else np.asarray(ds.pixel_array)
+        with quiet_library("pydicom"):
+            ds = pydicom.dcmread(path, specific_tags=_PIXEL_TAGS, force=True)
+            _ensure_transfer_syntax(ds)
+            native = _native_pixels(ds)
+            return native if native is not None else np.asarray(ds.pixel_array)
     except Exception as exc:
         compression = _compression(ds)
         if compression and "missing dependencies" in str(exc):
@@ -951,19 +1072,24 @@ def _decode_file(path: Path) -> np.ndarray:
 def _decode_image(im: _Image) -> np.ndarray:
     """The stored pixel values of ``im``'s file, from the scan's dataset when it can be read directly.
 
-    The scan's dataset deferred the pixel data: reading it is one seek and one
-    read; everything else goes through :func:`_decode_file`.
+    The scan's dataset deferred the pixel data (or, read without pydicom, knows where it lies):
+    reading it is one seek and one read; everything else goes through :func:`_decode_file`.
     """
     ds = im.header
-    if ds is not None:
-        try:
-            _ensure_transfer_syntax(ds)
-            native = _native_pixels(ds)
-        except Exception:
-            native = None
-        finally:
-            with contextlib.suppress(Exception):  # the header is kept; its pixel data is not
-                del ds[0x7FE00010]
+    if isinstance(ds, _FastHeader):
+        native = _fast_pixels(im.path, ds)
+        if native is not None:
+            return native
+    elif ds is not None:
+        with quiet_library("pydicom"):
+            try:
+                _ensure_transfer_syntax(ds)
+                native = _native_pixels(ds)
+            except Exception:
+                native = None
+            finally:
+                with contextlib.suppress(Exception):  # the header is kept; its pixel data is not
+                    del ds[0x7FE00010]
         if native is not None:
             return native
     return _decode_file(im.path)
@@ -1025,10 +1151,9 @@ def _load(layout: _Layout) -> np.ndarray:
                          f"the {MAX_CINE_VOXELS:,} voxels lvquant reads into memory; choose a series with --series")
     frames = np.empty((s, t, first.rows, first.cols), dtype=np.float32)
     cache: dict[Path, np.ndarray] = {}
-    with quiet_library("pydicom"):
-        for i, group in enumerate(layout.images):
-            for j, im in enumerate(group):
-                frames[i, j] = _pixels(im, cache)
+    for i, group in enumerate(layout.images):
+        for j, im in enumerate(group):
+            frames[i, j] = _pixels(im, cache)
     if not np.all(np.isfinite(frames)):
         raise DicomError("the pixel values contain NaN or infinity after rescaling; check RescaleSlope/RescaleIntercept")
     _check_frame_scales(frames, layout)
