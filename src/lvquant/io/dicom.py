@@ -20,6 +20,7 @@ date...) is read, so none can reach a :class:`Cine`, an exception or a log.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 from collections import Counter
@@ -379,8 +380,9 @@ def _orientation(value: Any) -> tuple[float, ...] | None:
     vals = _floats(value, 6)
     if vals is None:
         return None
-    row, col = np.array(vals[:3]), np.array(vals[3:])
-    if np.linalg.norm(row) < 1e-6 or np.linalg.norm(col) < 1e-6 or np.linalg.norm(np.cross(row, col)) < 1e-6:
+    (a, b, c), (d, e, f) = vals[:3], vals[3:]  # plain floats: NumPy's cross costs ~0.1 ms an image
+    cross = (b * f - c * e, c * d - a * f, a * e - b * d)
+    if math.hypot(a, b, c) < 1e-6 or math.hypot(d, e, f) < 1e-6 or math.hypot(*cross) < 1e-6:
         return None
     return vals
 
