@@ -217,6 +217,20 @@ def test_border_probabilities_do_not_depend_on_threads(tiny_model):
     assert np.array_equal(one, three)
 
 
+def test_border_probabilities_of_a_long_batch_are_those_of_each_crop():
+    """The shipped network on more crops than one ONNX call takes: each crop's probabilities as alone."""
+    from lvquant.analysis.convert import equalize_histogram
+    from lvquant.analysis.predict import ONNX_BATCH
+
+    model = BorderModel.load()
+    n = ONNX_BATCH + 3
+    x = equalize_histogram(np.random.default_rng(2).gamma(2.0, 1.0, (n, 80, 80)).astype(np.float32))
+    whole = model.probabilities(x)
+    singles = np.concatenate([model.probabilities(x[i:i + 1]) for i in range(n)])
+    assert whole.shape == (n, 3, 80, 80)
+    np.testing.assert_array_equal(whole, singles)
+
+
 def test_predicting_several_slices_at_once_matches_one_at_a_time():
     from lvquant.analysis.predict import Ensemble, predict_many
 

@@ -61,6 +61,21 @@ def test_outputs_are_bit_identical_for_any_thread_count():
     np.testing.assert_array_equal(outs[1], outs[3])
 
 
+def test_a_long_batch_is_run_in_pieces_with_the_same_numbers():
+    """More crops than one ONNX call takes (ONNX_BATCH): bit for bit what one call per crop gives,
+    each crop in its place (the pieces are joined along the crops' axis, not the networks')."""
+    from lvquant.analysis.predict import ONNX_BATCH
+
+    n = 2 * ONNX_BATCH + 5
+    x = _crops(n=n, seed=5)
+    ens = Ensemble.load()
+    whole = ens.predict_normalised(x)
+    singles = np.concatenate([ens.predict_normalised(x[i:i + 1]) for i in range(n)], axis=1)
+    assert whole.shape == (5, n, 11)
+    np.testing.assert_array_equal(whole, singles)
+    assert not np.array_equal(whole[:, 0], whole[:, ONNX_BATCH])  # different crops, different outputs
+
+
 def _analyze_demo_json(tmp: Path, cpus: set[int] | None, blas_threads: str | None) -> dict:
     env = {k: v for k, v in os.environ.items()}
     if blas_threads is not None:

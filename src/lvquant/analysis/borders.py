@@ -89,8 +89,9 @@ class BorderModel:
         x = np.ascontiguousarray(crops, dtype=np.float32)
         if x.ndim != 3 or x.shape[1:] != (s, s) or x.shape[0] == 0:
             raise InputError(f"the border network takes (T, {s}, {s}) crops; got shape {x.shape}")
-        (out,) = self._session.run(None, {"crops": x})
-        return np.asarray(out)
+        from .predict import run_batched
+
+        return np.asarray(run_batched(self._session, "crops", x, axis=0))
 
     def labels(self, crops: np.ndarray) -> np.ndarray:
         """(T, P, P) normalised crops -> (T, P, P) uint8 label maps (0, 1 cavity, 2 myocardium)."""

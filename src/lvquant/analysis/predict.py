@@ -33,6 +33,11 @@ from .spec import InputSpec
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "weights"
 #: Most threads one ensemble uses (more only costs time on these small convolutions).
 MAX_THREADS = 4
+#: Most crops one ONNX Runtime call takes (:func:`run_batched`). The outputs do not depend on how
+#: the crops are grouped (tested bit for bit), but a large batch's activations outgrow the CPU's
+#: caches: the whole heart's 180 crops took 0.5-1.2 s in one call against 0.35-0.42 s in calls
+#: of 10 to 40 (2-core VM, ensemble of 5, docs/benchmarks.md).
+ONNX_BATCH = 20
 
 
 @dataclass(frozen=True)
@@ -156,7 +161,7 @@ class Ensemble:
             raise InputError(f"the networks take (T, {s}, {s}) crops; got shape {x.shape}")
         if not np.all(np.isfinite(x)):
             raise InputError("crops contain NaN or infinite values")
-        (out,) = self._session.run(None, {self._session.get_inputs()[0].name: x})
+        out = run_batched(self._session, self._session.get_inputs()[0].name, x, axis=1)
         return np.asarray(out, dtype=np.float64)[list(self.members)]
 
     def predict(self, crops: np.ndarray, pixel_size_mm: float) -> EnsemblePrediction:
@@ -168,6 +173,14 @@ class Ensemble:
                 crop side is ``S * pixel_size_mm``.
         """
         return predict_many(self, [np.asarray(crops)], [pixel_size_mm])[0]
+
+
+def run_batched(session: Any, input_name: str, x: np.ndarray, axis: int) -> np.ndarray:
+    """``session``'s single output for the input ``x`` (B, ...), run :data:`ONNX_BATCH` items at a
+    time and joined along the output's batch axis ``axis`` (1 for the ensemble's (N, B, 11), 0 for
+    the border network's (B, 3, P, P))."""
+    parts = [session.run(None, {input_name: x[i:i + ONNX_BATCH]})[0] for i in range(0, x.shape[0], ONNX_BATCH)]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axis)
 
 
 def predict_many(ensemble: "Ensemble", crops: Sequence[np.ndarray], pixel_sizes_mm: Sequence[float]
