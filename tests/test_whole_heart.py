@@ -177,6 +177,45 @@ def test_analyze_whole_heart_on_a_phantom_stack(phantom_stack, tmp_path, capsys)
     assert r2["frames"] == result["frames"] and "whole_heart" not in r2
 
 
+def test_a_stack_as_4d_nifti_gives_the_whole_heart_of_the_same_stack_as_dicom(phantom_stack, tmp_path, capsys):
+    """The phantom stack's DICOM written as one (X, Y, Z, T) NIfTI file, as ACDC and dcm2niix users hold a
+    cine: the reader gives the same frames, its slice positions come from the affine (reverse k order
+    for a diagonal affine, docs/io.md), and the whole heart's figures are those of the DICOM folder
+    (to float32 spacing: the NIfTI header stores pixdim as float32)."""
+    import nibabel as nib
+
+    from lvquant.io import read_cine
+
+    folder, _ = phantom_stack
+    cine = read_cine(folder)
+    s_count, t_count = cine.frames.shape[:2]
+    data = np.zeros(cine.frames.shape[3:1:-1] + (s_count, t_count), np.float32)  # (W, H, Z, T)
+    for s in range(s_count):
+        for t in range(t_count):
+            data[:, :, s_count - 1 - s, t] = cine.frames[s, t][::-1, :].T  # frame = data[:, ::-1, k, t].T
+    gap = float(np.median(np.diff(cine.slice_positions_mm)))
+    img = nib.Nifti1Image(data, np.diag([cine.spacing_mm[1], cine.spacing_mm[0], gap, 1.0]))
+    img.header.set_xyzt_units("mm", "msec")
+    img.header["pixdim"][4] = float(np.median(np.diff(cine.frame_times_ms[0])))
+    nifti = tmp_path / "stack_4d.nii.gz"
+    nib.save(img, str(nifti))
+    back = read_cine(nifti)
+    assert np.array_equal(back.frames, cine.frames)
+    np.testing.assert_allclose(np.diff(back.slice_positions_mm), np.diff(cine.slice_positions_mm), atol=1e-3)
+    figures = {}
+    for name, path in (("dicom", folder), ("nifti", nifti)):
+        out = tmp_path / name
+        assert main(["analyze", str(path), "--whole-heart", "--no-figures", "--out", str(out), "--quiet"]) == 0
+        figures[name] = json.loads((out / "result.json").read_text())["whole_heart"]
+    capsys.readouterr()
+    a, b = figures["dicom"], figures["nifti"]
+    assert a["lv_slices"] == b["lv_slices"] and len(a["lv_slices"]) >= 5
+    assert (a["ed_frame"], a["es_frame"]) == (b["ed_frame"], b["es_frame"])
+    for key in ("edv_ml", "esv_ml", "lv_mass_g"):
+        assert b["function"][key] == pytest.approx(a["function"][key], rel=1e-3)
+    assert b["function"]["ef_percent"] == pytest.approx(a["function"]["ef_percent"], abs=0.05)
+
+
 @pytest.mark.parametrize("args, message", [
     (["--height", "170"], "go together"),
     (["--height", "170", "--weight", "70"], "add --whole-heart"),
