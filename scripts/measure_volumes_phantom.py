@@ -90,7 +90,8 @@ def main() -> int:
         if not args.json:
             print(f"{i:3d} {row['pathology']:12s} slices {row['lv_slices']}/{row['n_slices']}  ED/ES {p['ed_frame']}/"
                   f"{p['es_frame']} ({t['ed_frame']}/{t['es_frame']})  EF {p['ef_percent']:5.1f} "
-                  f"({t['ef_percent']:5.1f}; {fixed['ef_percent']:5.1f} at the truth's frames)  EDV {p['edv_ml']:6.1f} ({t['edv_ml']:6.1f})  ESV {p['esv_ml']:6.1f} "
+                  f"({t['ef_percent']:5.1f}; {fixed['ef_percent']:5.1f} at the truth's frames)  "
+                  f"EDV {p['edv_ml']:6.1f} ({t['edv_ml']:6.1f})  ESV {p['esv_ml']:6.1f} "
                   f"({t['esv_ml']:6.1f})  mass {p['lv_mass_g']:6.1f} ({t['lv_mass_g']:6.1f})", flush=True)
     ef = np.array([r["pred"]["ef_percent"] - r["truth"]["ef_percent"] for r in rows])
     rel = {k: np.array([(r["pred"][k] - r["truth"][k]) / r["truth"][k] for r in rows])

@@ -185,7 +185,8 @@ def run_batched(session: Any, input_name: str, x: np.ndarray, axis: int) -> np.n
 
 def predict_many(ensemble: "Ensemble", crops: Sequence[np.ndarray], pixel_sizes_mm: Sequence[float]
                  ) -> list[EnsemblePrediction]:
-    """:meth:`Ensemble.predict` of several slices' crops in one ONNX call (faster than one call each).
+    """:meth:`Ensemble.predict` of several slices' crops together, :data:`ONNX_BATCH` crops an ONNX call
+    (faster than one call per slice of a few crops, and than one call of hundreds).
 
     Args:
         crops: per slice (T_k, S, S) normalised crops; pixel_sizes_mm: per slice, mm.
