@@ -15,7 +15,6 @@ Prints one line per epoch; the folder gets ``borders.onnx``, ``borders.json``,
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from lvquant.analysis.predict import Ensemble
 from lvquant.border_training import BorderTrainConfig, train_border_net
 from lvquant.datasets.acdc import LICENCE, read_acdc_pack, read_patients_csv
 from lvquant.datasets.collect import read_split
-from lvquant.datasets.masks import MaskSet, build_mask_crops, read_mask_crops, save_mask_crops
+from lvquant.datasets.masks import MaskSet, build_mask_crops, read_mask_crops, read_mask_licences, save_mask_crops
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -99,10 +98,8 @@ def main() -> int:
             print(f"{path} repeats rows already in the training set", file=sys.stderr)
             return 2
         train = MaskSet.concatenate([train, more])
-        with np.load(path, allow_pickle=False) as z:
-            licences = json.loads(str(z["licences"]))
         sources[f"masks:{path.name}"] = (f"{len(more)} slices of {len({n.split('@')[0] for n in more.subjects})} "
-                                         f"subjects: {licences}")
+                                         f"subjects: {read_mask_licences(path)}")
     n_phantom = sum(s.startswith("phantom:") for s in train.subjects)
     cfg = BorderTrainConfig(epochs=args.epochs, width=args.width, lr=args.lr, threads=args.threads)
     provenance = {

@@ -16,7 +16,7 @@ from lvquant.analysis.spec import InputSpec
 from lvquant.border_training import BorderTrainConfig, augment, dice_scores, train_border_net
 from lvquant.datasets.builder import LabelledStack
 from lvquant.datasets.masks import (MaskSet, build_mask_crops, label_map, lv_label_slices, read_mask_crops,
-                                    save_mask_crops)
+                                    read_mask_licences, save_mask_crops)
 from lvquant.errors import InputError, ModelError, ReaderError
 from lvquant.geometry import measure_masks
 from lvquant.indices import Indices
@@ -74,6 +74,13 @@ def test_mask_crops_cover_every_lv_slice_and_round_trip(tmp_path):
         read_mask_crops(tmp_path / "bad.npz")
     with pytest.raises(InputError, match="myocardium label"):
         build_mask_crops(replace(stack, myocardium=None), SPEC)
+
+
+def test_a_mask_file_keeps_its_sources_licences(tmp_path):
+    path = save_mask_crops(build_mask_crops(_stack(), SPEC), tmp_path / "m.npz", {"acdc": "research only"})
+    assert read_mask_licences(path) == {"acdc": "research only"}
+    with pytest.raises(ReaderError):
+        read_mask_licences(tmp_path / "missing.npz")
 
 
 def test_phantom_mask_crops_add_stack_slices_with_exact_labels():

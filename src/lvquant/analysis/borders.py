@@ -30,6 +30,7 @@ from scipy import ndimage as ndi
 from ..errors import InputError, MaskError, ModelError
 from ..geometry import mask_border, measure_masks
 from ..indices import Indices
+from .predict import checked_session, default_threads, read_graph_manifest, run_batched
 from .spec import InputSpec
 
 #: The border network shipped inside the package.
@@ -64,16 +65,12 @@ class BorderModel:
         Raises:
             ModelError: missing or unreadable files, checksum mismatch, bad manifest.
         """
-        from .predict import checked_session, read_graph_manifest
-
         path = Path(manifest_path) if manifest_path is not None else DEFAULT_BORDERS
         manifest, onnx_file, digest = read_graph_manifest(path, FORMAT, "border network")
         try:
             spec = InputSpec.from_dict(manifest["input_spec"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{path}: bad border network manifest ({exc})") from None
-        from .predict import default_threads
-
         n = default_threads() if threads is None else max(1, int(threads))
         return cls(checked_session(onnx_file, digest, n), spec, manifest)
 
@@ -89,8 +86,6 @@ class BorderModel:
         x = np.ascontiguousarray(crops, dtype=np.float32)
         if x.ndim != 3 or x.shape[1:] != (s, s) or x.shape[0] == 0:
             raise InputError(f"the border network takes (T, {s}, {s}) crops; got shape {x.shape}")
-        from .predict import run_batched
-
         return np.asarray(run_batched(self._session, "crops", x, axis=0))
 
     def labels(self, crops: np.ndarray) -> np.ndarray:

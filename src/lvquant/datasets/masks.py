@@ -251,5 +251,22 @@ def read_mask_crops(path: str | os.PathLike) -> MaskSet:
     return crops
 
 
-__all__ = ["MaskSet", "build_mask_crops", "crop_label_maps", "phantom_mask_crops", "phantom_slices", "phantom_stack_offsets", "save_mask_crops", "read_mask_crops", "lv_label_slices", "label_map",
+def read_mask_licences(path: str | os.PathLike) -> dict[str, str]:
+    """The sources' licences a file of :func:`save_mask_crops` records (source -> licence text).
+
+    Raises:
+        ReaderError: not such a file, or its licences are not a JSON object.
+    """
+    path = Path(path)
+    a = read_npz(path, "format", FORMAT, "a mask crop file")
+    try:
+        licences = json.loads(str(a["licences"]))
+    except (KeyError, ValueError) as exc:
+        raise ReaderError(f"{path}: not a complete mask crop file ({exc})") from None
+    if not isinstance(licences, dict):
+        raise ReaderError(f"{path}: its licences are not a table of source -> licence")
+    return licences
+
+
+__all__ = ["MaskSet", "build_mask_crops", "crop_label_maps", "phantom_mask_crops", "phantom_slices", "phantom_stack_offsets", "save_mask_crops", "read_mask_crops", "read_mask_licences", "lv_label_slices", "label_map",
            "BACKGROUND", "CAVITY", "MYOCARDIUM", "FORMAT"]
