@@ -294,6 +294,8 @@ def small_phantom_file(tmp_path_factory):
     (["--seed", "-1"], "seed"),
     (["--threads", "0"], "threads"),
     (["--threads", "-1"], "threads"),
+    (["--rotate", "-10"], "rotation"),
+    (["--rotate", "nan"], "rotation"),
 ])
 def test_bad_training_settings_are_refused_before_any_work(capsys, tmp_path, small_phantom_file, argv, message):
     data = small_phantom_file

@@ -5,6 +5,7 @@ these tests fast; the phantom-based figures are measured by scripts, not here.
 """
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -134,6 +135,25 @@ def test_augmentation_keeps_labels_true():
     # the zoomed disc really is 1.2 times wider: measured area ratio ~ 1.44
     ratio = (frames[0] > 0.5).sum() / (data.images[0, 0] > 0.5).sum()
     assert abs(ratio - 1.44) < 0.05
+
+
+def test_rotation_keeps_the_areas_and_drops_what_depends_on_the_direction():
+    # a bar through the crop's centre: turned by the augmentation, its area stays, its direction moves
+    img = np.zeros((20, 80, 80), np.float32)
+    img[:, 36:44, 10:70] = 1.0
+    targets = np.tile(np.array([0.075, 0.05] + [0.3] * 3 + [0.1] * 6), (20, 1))
+    cfg = TrainConfig(zoom=(1.0, 1.0), shift_px=0.0, noise=(0, 0), bias=0.0, blur=(0, 0), rotate_deg=90.0, rotate_p=1.0)
+    frames, out = augment_subject(img, targets, np.random.default_rng(3), cfg)
+    np.testing.assert_allclose(out[:, :2], targets[:, :2])
+    assert np.isnan(out[:, 2:]).all()
+    assert abs((frames[0] > 0.5).sum() / (img[0] > 0.5).sum() - 1) < 0.1
+    assert not np.array_equal(frames[0] > 0.5, img[0] > 0.5)  # really turned
+    np.testing.assert_array_equal(frames[0], frames[7])  # the same turn for every frame
+    # never drawn at rotate_p 0: the dims and RWT are kept
+    _, kept = augment_subject(img, targets, np.random.default_rng(3), replace(cfg, rotate_p=0.0))
+    np.testing.assert_allclose(kept, targets)
+    with pytest.raises(InputError):
+        TrainConfig(rotate_deg=-5.0)
 
 
 def test_flip_permutation_is_an_involution_mapping_the_right_segments():

@@ -114,6 +114,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                  if v is not None}
     if args.flip:
         overrides["flip"] = True
+    if args.rotate is not None:
+        overrides["rotate_deg"] = args.rotate
     if args.no_augment:
         overrides["augment"] = False
     config = TrainConfig.quick(**overrides) if args.quick else TrainConfig(**overrides)
@@ -460,6 +462,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--network", metavar="NAME", help="DLA variant: dla-tiny, dla-small (default), dla-base")
     tr.add_argument("--intensity", choices=("equalize", "percentile"), help="input normalisation (default equalize)")
     tr.add_argument("--flip", action="store_true", help="also augment with vertical flips (labels permuted)")
+    tr.add_argument("--rotate", type=float, metavar="DEG",
+                    help="also rotate about a third of the subjects by up to DEG degrees, learning only their areas "
+                         "from them (default 0: no rotation)")
     tr.add_argument("--no-augment", action="store_true", help="train without augmentation")
     tr.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch")
     tr.add_argument("--quick", action="store_true", help="tiny network, 2 epochs: a smoke run in seconds")

@@ -79,6 +79,12 @@ class TrainConfig:
         zoom: range of the random zoom factor.
         shift_px: largest random shift (pixels of the crop).
         flip: random vertical flips with label permutation.
+        rotate_deg: largest random in-plane rotation in degrees (0: none). A rotated crop keeps its
+            exact areas (A1, A2 do not depend on the direction) and loses its dims and RWT (they are
+            measured along directions fixed to the RV, which the rotation moves): those targets are
+            set missing, so the loss learns only the areas from it. Teaches the areas not to depend on
+            how well the localiser turned the crop.
+        rotate_p: the chance that a subject's crops are rotated.
         noise: range of Rician noise sigma, relative to the crop's 99th percentile.
         bias: amplitude of the smooth multiplicative bias field (log scale).
         blur: range of the Gaussian blur sigma in pixels.
@@ -98,6 +104,8 @@ class TrainConfig:
     zoom: tuple[float, float] = (0.9, 1.1)
     shift_px: float = 4.0
     flip: bool = False
+    rotate_deg: float = 0.0
+    rotate_p: float = 0.35
     noise: tuple[float, float] = (0.0, 0.04)
     bias: float = 0.25
     blur: tuple[float, float] = (0.0, 0.8)
@@ -116,6 +124,9 @@ class TrainConfig:
             raise InputError("the weight decay must be a number, not negative")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise InputError(f"the seed must be a whole number, 0 or more; got {self.seed!r}")
+        if not (0 <= self.rotate_deg <= 180 and 0 <= self.rotate_p <= 1):
+            raise InputError(f"the rotation must be 0 to 180 degrees and its chance 0 to 1; got "
+                             f"{self.rotate_deg!r}, {self.rotate_p!r}")
         if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(self.threads, int)
                                          or self.threads < 1):
             raise InputError(f"threads must be a whole number, 1 or more; got {self.threads!r}")
@@ -295,11 +306,17 @@ def augment_subject(frames: np.ndarray, targets: np.ndarray, rng: np.random.Gene
     zoom = rng.uniform(*cfg.zoom)
     shift = rng.uniform(-cfg.shift_px, cfg.shift_px, 2)
     centre = np.array([(h - 1) / 2, (w - 1) / 2])
-    # output pixel o samples input at centre + (o - centre) / zoom - shift / zoom
-    offset = centre - centre / zoom - shift / zoom
-    x = np.stack([ndi.affine_transform(f, np.full(2, 1.0 / zoom), offset=offset, order=1, mode="reflect") for f in x])
+    # output pixel o samples input at centre + M (o - centre) - shift / zoom, M = R(angle) / zoom
+    rotated = cfg.rotate_deg > 0 and rng.random() < cfg.rotate_p  # no draw at all without rotation
+    if rotated:
+        a = np.deg2rad(rng.uniform(-cfg.rotate_deg, cfg.rotate_deg))
+        matrix = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]) / zoom
+        offset = centre - matrix @ centre - shift / zoom
+    else:  # scipy's zoom path, exactly as before rotations existed
+        matrix, offset = np.full(2, 1.0 / zoom), centre - centre / zoom - shift / zoom
+    x = np.stack([ndi.affine_transform(f, matrix, offset=offset, order=1, mode="reflect") for f in x])
     y[:, :2] *= zoom**2
-    y[:, 2:] *= zoom
+    y[:, 2:] = np.nan if rotated else y[:, 2:] * zoom
     if cfg.flip and rng.random() < 0.5:
         x = x[:, ::-1, :]
         y = y[:, FLIP_PERMUTATION]
