@@ -18,7 +18,8 @@ direction by DEG would cut. Only the areas are scored there (A1 and A2 do not de
 direction; the dims and RWT do).
 
 Prints, per folder and angle, the mid slice (ED + ES) figures per source: ACDC areas / dims / RWT
-MAE and the relative bias of A1 and A2, Sunnybrook A1 relative MAE and bias.
+MAE and the relative bias of A1 and A2, Sunnybrook A1 relative MAE and bias; ``--groups`` adds the
+areas per pathology group.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from scipy import ndimage as ndi
 from lvquant.analysis.predict import Ensemble
 from lvquant.datasets.files import read_crops
 from lvquant.evaluate import fold_models
+from lvquant.train import FLIP_PERMUTATION
 
 
 def rotated(images: np.ndarray, deg: float) -> np.ndarray:
@@ -43,8 +45,9 @@ def rotated(images: np.ndarray, deg: float) -> np.ndarray:
     return np.stack([ndi.rotate(f, deg, reshape=False, order=1, mode="reflect") for f in images]).astype(np.float32)
 
 
-def cv_predictions(crops, folder: Path, rows: np.ndarray, deg: float) -> np.ndarray:
-    """(len(rows), F, 11) predictions in mm / mm², each row by the network that did not train on it."""
+def cv_predictions(crops, folder: Path, rows: np.ndarray, deg: float, flip_tta: bool = False) -> np.ndarray:
+    """(len(rows), F, 11) predictions in mm / mm², each row by the network that did not train on it;
+    ``flip_tta``: the mean of the crop's and its vertical flip's (the flip's indices permuted back)."""
     ens = Ensemble.load(folder)
     folds = ens.manifest["training"].get("patient_folds") or {}
     by_fold = fold_models(ens)
@@ -53,8 +56,11 @@ def cv_predictions(crops, folder: Path, rows: np.ndarray, deg: float) -> np.ndar
         key = f"{crops.sources[r]}:{crops.subjects[r]}"
         if key not in folds:
             raise SystemExit(f"{folder}: patient {key} is in none of its folds (it may have trained on it)")
-        out.append(by_fold[int(folds[key])].predict_raw(rotated(crops.images[r], deg), float(crops.pixel_mm[r]))
-                   .mean.to_array())
+        net, image, pixel = by_fold[int(folds[key])], rotated(crops.images[r], deg), float(crops.pixel_mm[r])
+        pred = net.predict_raw(image, pixel).mean.to_array()
+        if flip_tta:
+            pred = (pred + net.predict_raw(image[:, ::-1, :], pixel).mean.to_array()[:, FLIP_PERMUTATION]) / 2
+        out.append(pred)
     return np.stack(out)
 
 
@@ -84,6 +90,8 @@ def main() -> int:
     ap.add_argument("crops")
     ap.add_argument("models", nargs="+")
     ap.add_argument("--rotate", type=float, nargs="*", default=[], metavar="DEG")
+    ap.add_argument("--flip-tta", action="store_true", help="average each crop's prediction with its vertical flip's")
+    ap.add_argument("--groups", action="store_true", help="also the areas per pathology group")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     crops = read_crops(args.crops)
@@ -96,9 +104,13 @@ def main() -> int:
             for source in ("acdc", "sunnybrook"):
                 rows = np.flatnonzero(mid & (sources == source))
                 if len(rows):
-                    pred = cv_predictions(crops, Path(folder), rows, deg)
+                    pred = cv_predictions(crops, Path(folder), rows, deg, args.flip_tta)
                     part[source] = figures(pred, crops.indices[rows], areas_only=deg != 0)
                     part[source]["n_patients"] = len(rows)
+                    if args.groups:
+                        groups = np.asarray(crops.groups)[rows]
+                        part[source]["by_group"] = {g: figures(pred[groups == g], crops.indices[rows][groups == g],
+                                                               areas_only=True) for g in sorted(set(groups))}
             result[f"{folder} @ {deg:g} deg"] = part
             if not args.json:
                 print(f"{folder} @ {deg:g} deg: " + "; ".join(f"{s} {v}" for s, v in part.items()), flush=True)

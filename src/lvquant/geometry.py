@@ -85,9 +85,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from .errors import ContourError, InputError, MaskError
+from .image_ops import fill_holes, label
 from .indices import SEGMENTS, Indices
 from .spacing import check_pixel_spacing
 
@@ -142,8 +142,6 @@ CONTOUR_CROSSING_TOLERANCE: float = 0.25
 #: An ``epi`` mask covering less than this fraction of the cavity is read as the
 #: myocardium ring only.
 _RING_OVERLAP: float = 0.5
-
-_EIGHT = np.ones((3, 3), dtype=bool)
 
 
 # --------------------------------------------------------------------------- rays
@@ -346,7 +344,7 @@ def _as_binary(a: Any, name: str) -> np.ndarray:
 
 
 def _largest_piece(m: np.ndarray) -> tuple[np.ndarray, int]:
-    lab, n = ndi.label(m, structure=_EIGHT)
+    lab, n = label(m, eight=True)
     if n <= 1:
         return m, n
     sizes = np.bincount(lab.ravel())
@@ -403,7 +401,7 @@ def _frame_masks(
     endo, n = _largest_piece(endo)
     if n > 1:
         warnings.append(f"the cavity mask had {n} separate pieces; only the largest was measured")
-    filled = ndi.binary_fill_holes(endo)
+    filled = fill_holes(endo)
     n_holes = int(filled.sum() - endo.sum())
     if n_holes:
         warnings.append(f"filled {n_holes} pixel(s) of holes in the cavity mask (papillary muscles count as cavity)")
@@ -415,7 +413,7 @@ def _frame_masks(
         epi, n = _largest_piece(epi)
         if n > 1:
             warnings.append(f"the epicardial mask had {n} separate pieces; only the largest was measured")
-        epi_filled = ndi.binary_fill_holes(epi)
+        epi_filled = fill_holes(epi)
         overlap = int((epi & endo).sum())
         if overlap < _RING_OVERLAP * n_endo:
             # Myocardium ring (LVQuan style): the cavity must sit in the ring's hole.
@@ -426,7 +424,7 @@ def _frame_masks(
                     "check that the endocardial and epicardial masks belong to the same frame and slice"
                 )
             union = epi | endo
-            epi_f = ndi.binary_fill_holes(union)
+            epi_f = fill_holes(union)
             gap = int(epi_f.sum() - union.sum())
             if gap:
                 warnings.append(

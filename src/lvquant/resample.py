@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import ndimage as ndi
+
+from .image_ops import gaussian_filter1d, map_linear
 
 
 def antialias_sigma(step: float) -> float:
@@ -54,14 +55,14 @@ def sample_antialiased(images: np.ndarray, rows: np.ndarray, cols: np.ndarray,
     block = a[:, r0:r1, c0:c1].astype(np.float32)
     for axis, sg in ((1, sigmas[0]), (2, sigmas[1])):
         if sg > 0:
-            ndi.gaussian_filter1d(block, sg, axis=axis, mode="nearest", output=block)
+            block = gaussian_filter1d(block, sg, axis)
     if grid:
         out = _linear_along(block, rows - r0, axis=1)
         return _linear_along(out, cols - c0, axis=2)
     coords = [rows - r0, cols - c0]
     out = np.empty((a.shape[0],) + rows.shape, dtype=np.float32)
     for t in range(a.shape[0]):
-        out[t] = ndi.map_coordinates(block[t], coords, order=1, mode="nearest")
+        out[t] = map_linear(block[t], coords, mode="nearest")
     return out
 
 

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from ..errors import InputError, MaskError, ModelError
 from ..geometry import mask_border, measure_masks
+from ..image_ops import fill_holes, label
 from ..indices import Indices
 from .predict import checked_session, default_threads, read_graph_manifest, run_batched
 from .spec import InputSpec
@@ -103,12 +103,12 @@ def load_borders(threads: int | None = None) -> BorderModel | None:
 
 def _clean(mask: np.ndarray) -> np.ndarray:
     """The largest 8-connected piece, holes filled."""
-    lab, n = ndi.label(mask, structure=np.ones((3, 3), dtype=bool))
+    lab, n = label(mask, eight=True)
     if n > 1:
         sizes = np.bincount(lab.ravel())
         sizes[0] = 0
         mask = lab == int(np.argmax(sizes))
-    return ndi.binary_fill_holes(mask)
+    return fill_holes(mask)
 
 
 def border_polygons(labels: np.ndarray) -> dict[str, np.ndarray | None]:

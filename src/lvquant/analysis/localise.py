@@ -32,8 +32,9 @@ directions are physical (in mm), so they are right with anisotropic pixels.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
+
 import numpy as np
-from scipy import ndimage as ndi
 
 from ..errors import LocalisationError
 from ..resample import sample_antialiased
@@ -46,6 +47,14 @@ __all__ = [
     "locate_lv",
     "locate_lv_in_stack",
 ]
+
+
+def _ndi() -> Any:
+    """:mod:`scipy.ndimage`, imported on first use: only the hand-made localiser needs it, and an
+    analysis with the learned localiser is spared its import (see :mod:`lvquant.image_ops`)."""
+    from scipy import ndimage
+
+    return ndimage
 
 
 @dataclass(frozen=True)
@@ -222,10 +231,10 @@ def _disc(radius_px: float) -> np.ndarray:
 
 def _fill_small_holes(mask: np.ndarray, max_area_px: float) -> np.ndarray:
     """Fill the holes of ``mask`` smaller than ``max_area_px`` (papillary muscles), keep large ones."""
-    holes = ndi.binary_fill_holes(mask) & ~mask
+    holes = _ndi().binary_fill_holes(mask) & ~mask
     if not holes.any():
         return mask
-    lab, n = ndi.label(holes)
+    lab, n = _ndi().label(holes)
     sizes = np.bincount(lab.ravel(), minlength=n + 1)
     small = sizes <= max_area_px
     small[0] = False
@@ -425,11 +434,11 @@ def _score(cands: list[_Candidate], cfg: LocaliserConfig) -> None:
 def _fov_mask(mean: np.ndarray, scale: float, wp: float) -> np.ndarray:
     """In-FOV pixels: everything except (near-)zero regions connected to the image border."""
     dark = mean <= 0.005 * scale
-    lab, n = ndi.label(dark)
+    lab, n = _ndi().label(dark)
     if n:
         border = np.unique(np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]]))
         outside = np.isin(lab, border[border > 0])
-        outside = ndi.binary_dilation(outside, _disc(3.0 / wp))
+        outside = _ndi().binary_dilation(outside, _disc(3.0 / wp))
     else:
         outside = np.zeros_like(dark)
     return ~outside
@@ -473,22 +482,22 @@ def _candidates(mean: np.ndarray, std: np.ndarray, fov: np.ndarray, noise: float
     # Binary opening commutes with thresholding for flat structuring elements, so the openings
     # are done once per source in grey levels (outside the FOV set to the minimum).
     low = float(mean.min())
-    sources = [mean] + [ndi.grey_closing(mean, footprint=_disc(b / wp)) for b in cfg.bridges_mm]
-    opened = [ndi.grey_opening(np.where(fov, src, low), footprint=st)
+    sources = [mean] + [_ndi().grey_closing(mean, footprint=_disc(b / wp)) for b in cfg.bridges_mm]
+    opened = [_ndi().grey_opening(np.where(fov, src, low), footprint=st)
               for src in sources for st in (_disc(1.0), _disc(cfg.cut_mm / wp))]
     max_hole = cfg.max_hole_mm2 / (wp * wp)
     out: list[_Candidate] = []
     seen: set[tuple[int, int, int]] = set()
     for img in opened:
         for level in levels:
-            lab, n = ndi.label(img > level)
+            lab, n = _ndi().label(img > level)
             if n == 0:
                 continue
             cnt = np.bincount(lab.ravel(), minlength=n + 1)
             ks = np.flatnonzero((cnt >= amin) & (cnt <= amax))
             if ks.size == 0:
                 continue
-            objs = ndi.find_objects(lab)
+            objs = _ndi().find_objects(lab)
             for k in ks:
                 if k == 0:
                     continue
@@ -521,7 +530,7 @@ def _describe(lab, k, sl, mean, std, fov, noise, wp, pad, max_hole, cfg) -> _Can
     comp = _fill_small_holes(lab[r0:r1, c0:c1] == k, max_hole)
     n = int(comp.sum())
     cy, cx, fill, elong = _shape(comp)
-    dist = ndi.distance_transform_edt(~comp) * wp
+    dist = _ndi().distance_transform_edt(~comp) * wp
     ring = (dist > cfg.ring_mm[0]) & (dist <= cfg.ring_mm[1])
     ring_in = ring & fov[r0:r1, c0:c1]
     if ring_in.sum() < 0.7 * ring.sum():
@@ -531,7 +540,7 @@ def _describe(lab, k, sl, mean, std, fov, noise, wp, pad, max_hole, cfg) -> _Can
     ring_vals = m_c[ring_in]
     ring_ratio = float(np.median(ring_vals)) / inside
     dark_ratio = float(np.quantile(ring_vals, 0.1)) / inside
-    dist_in = ndi.distance_transform_edt(comp) * wp
+    dist_in = _ndi().distance_transform_edt(comp) * wp
     band = ((dist > 0) & (dist <= 6.0)) | ((dist_in > 0) & (dist_in <= 4.0))
     by, bx = np.nonzero(band)
     sector = (np.floor((np.arctan2(bx - cx, -(by - cy)) + np.pi) / (2 * np.pi) * 8).astype(int)) % 8
@@ -574,7 +583,7 @@ def _segment_cavity(work: np.ndarray, seed: _Candidate, wp: float, cfg: Localise
     sub = work[:, r0:r1, c0:c1]
     shape = (h, w)
     mask = seed.full(shape)[r0:r1, c0:c1]
-    core = ndi.binary_erosion(mask, _disc(2.0))
+    core = _ndi().binary_erosion(mask, _disc(2.0))
     if core.sum() < 5:
         core = mask
     ring = seed.full(shape, "ring")[r0:r1, c0:c1]
@@ -591,9 +600,9 @@ def _segment_cavity(work: np.ndarray, seed: _Candidate, wp: float, cfg: Localise
         myo = float(np.quantile(f[ring], 0.3))
         if not blood > myo:
             continue
-        closed = ndi.grey_closing(f, footprint=bridge)
-        reg = ndi.binary_opening((closed > 0.5 * (blood + myo)) & within, cut)
-        lab, n = ndi.label(reg)
+        closed = _ndi().grey_closing(f, footprint=bridge)
+        reg = _ndi().binary_opening((closed > 0.5 * (blood + myo)) & within, cut)
+        lab, n = _ndi().label(reg)
         if n == 0:
             continue
         overlap = np.bincount(lab[core], minlength=n + 1)
@@ -606,7 +615,7 @@ def _segment_cavity(work: np.ndarray, seed: _Candidate, wp: float, cfg: Localise
         keep = (overlap >= 0.25 * sizes) & (overlap > 0)
         keep[int(np.argmax(overlap))] = True
         keep[0] = False
-        m = ndi.binary_fill_holes(keep[lab])
+        m = _ndi().binary_fill_holes(keep[lab])
         area = m.sum() * wp * wp
         if area > 2.5 * seed.area_mm2:
             continue  # leaked into a neighbour
@@ -694,8 +703,8 @@ def _radial_borders(img: np.ndarray, cav: np.ndarray, centre: tuple[float, float
     radii = np.arange(0.0, 90.0 / wp, step)
     rr = centre[0] + radii[None, :] * dr[:, None]
     cc = centre[1] + radii[None, :] * dc[:, None]
-    inside = ndi.map_coordinates(cav.astype(np.float32), [rr, cc], order=0, mode="constant") > 0.5
-    vals = ndi.map_coordinates(img, [rr, cc], order=1, mode="nearest")
+    inside = _ndi().map_coordinates(cav.astype(np.float32), [rr, cc], order=0, mode="constant") > 0.5
+    vals = _ndi().map_coordinates(img, [rr, cc], order=1, mode="nearest")
     hi, lo = 0.5 * (blood + myo), 0.5 * myo
     r_endo = np.full(n_rays, np.nan)
     r_epi = np.full(n_rays, np.nan)
@@ -810,7 +819,7 @@ def _motion_centre(std: np.ndarray, centre: tuple[float, float], r_cav: float) -
     radii = np.arange(0.5 * r_cav, 1.5 * r_cav, 0.5)
     rr = centre[0] - radii[None, :] * np.cos(ang)[:, None]
     cc = centre[1] + radii[None, :] * np.sin(ang)[:, None]
-    sv = ndi.map_coordinates(ndi.gaussian_filter(std, 1.0), [rr, cc], order=1, mode="nearest")
+    sv = _ndi().map_coordinates(_ndi().gaussian_filter(std, 1.0), [rr, cc], order=1, mode="nearest")
     return _circle_centre(ang, radii[np.argmax(sv, axis=1)], centre)
 
 
@@ -863,10 +872,10 @@ def _finish(sr: _Search, spacing: tuple[float, float], cfg: LocaliserConfig,
     cy, cx = cav.centres[ed]
     r_cav_mm = float(np.sqrt(cav.areas_mm2[ed] / np.pi))
     f_ed = work[ed]
-    core = ndi.binary_erosion(cav.ed_mask, _disc(2.0))
+    core = _ndi().binary_erosion(cav.ed_mask, _disc(2.0))
     if core.sum() < 5:
         core = cav.ed_mask
-    ring = (ndi.distance_transform_edt(~cav.ed_mask) * wp <= cfg.ring_mm[1]) & ~cav.ed_mask
+    ring = (_ndi().distance_transform_edt(~cav.ed_mask) * wp <= cfg.ring_mm[1]) & ~cav.ed_mask
     blood, myo = float(np.median(f_ed[core])), float(np.quantile(f_ed[ring], 0.3))
     ang, r_endo, r_epi = _radial_borders(f_ed, cav.ed_mask, (cy, cx), blood, myo, wp)
     found = np.isfinite(r_epi)
@@ -879,7 +888,7 @@ def _finish(sr: _Search, spacing: tuple[float, float], cfg: LocaliserConfig,
     if mc is not None and np.hypot(mc[0] - cy, mc[1] - cx) * wp <= 0.3 * r_cav_mm:
         cy, cx = mc
         how = "motion-ring centre"
-    std_smooth = ndi.gaussian_filter(std, cfg.rv_motion_sigma_mm / wp)
+    std_smooth = _ndi().gaussian_filter(std, cfg.rv_motion_sigma_mm / wp)
     rv, share = _rv_direction(std_smooth, sr.noise, (cy, cx), r_cav_mm / wp, r_epi_mm / wp, cfg)
     if not np.isfinite(rv):
         rv, how_rv = cfg.rv_prior_deg, "RV assumed at the prior (no moving blood around the LV)"

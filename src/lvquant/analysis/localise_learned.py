@@ -42,9 +42,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from ..errors import InputError, LocalisationError, ModelError
+from ..image_ops import gaussian_filter, map_linear
 from ..spacing import check_pixel_spacing
 from .localise import ClassicLocaliser, LVLocation, mid_ventricular_slice, stack_consensus_mm
 
@@ -152,8 +152,8 @@ def _sample(image: np.ndarray, spacing_mm: tuple[float, float], coords: np.ndarr
     img = np.asarray(image, dtype=np.float32)
     sigma = [max(0.0, 0.42 * (step_mm / float(s) - 1.0)) for s in spacing_mm]
     if max(sigma) > 0.05:
-        img = ndi.gaussian_filter(img, sigma, mode="nearest")
-    return ndi.map_coordinates(img, coords, order=1, mode="constant", cval=0.0, prefilter=False).astype(np.float32)
+        img = gaussian_filter(img, sigma)
+    return map_linear(img, coords, mode="constant").astype(np.float32)
 
 
 def sample_grid(image: np.ndarray, spacing_mm: tuple[float, float], centre_mm: tuple[float, float],
@@ -208,8 +208,7 @@ def localiser_input(pair: np.ndarray, spacing_mm: tuple[float, float], grid: Gri
     ref = hi - lo
     if not np.isfinite(ref) or ref <= 0:
         raise LocalisationError("the frames are constant (no contrast to find the heart in)")
-    inside = ndi.map_coordinates(np.ones(p.shape[1:], np.float32), coords, order=1, mode="constant", cval=0.0,
-                                 prefilter=False) > 0.5
+    inside = map_linear(np.ones(p.shape[1:], np.float32), coords, mode="constant") > 0.5
     mean = np.where(inside, 0.5 * (a + b) - lo, 0.0)
     return np.stack([mean / ref, np.abs(a - b) / ref]).astype(np.float32)
 
