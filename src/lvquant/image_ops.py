@@ -36,17 +36,41 @@ def gaussian_filter1d(a: np.ndarray, sigma: float, axis: int) -> np.ndarray:
     """Gaussian blur of ``a`` along ``axis`` (edges replicated), in ``a``'s float dtype.
 
     Sums in float64 the centre, then the pairs of pixels at equal distance from the outermost
-    inwards (scipy's symmetric-kernel loop), and rounds once to the input's dtype.
+    inwards (scipy's symmetric-kernel loop), and rounds once to the input's dtype. A stack is
+    blurred one image at a time along the other axes: small arrays stay in the cache, where one
+    large float64 copy of the stack is several times slower.
     """
     a = np.asarray(a)
+    axis = axis % a.ndim
+    out = np.empty(a.shape, dtype=a.dtype if a.dtype.kind == "f" else np.float64)
     weights, r = _gaussian_kernel(sigma)
-    x = np.moveaxis(a.astype(np.float64), axis, -1)
-    n = x.shape[-1]
-    padded = np.concatenate([np.repeat(x[..., :1], r, -1), x, np.repeat(x[..., -1:], r, -1)], -1)
-    acc = padded[..., r:r + n] * weights[r]
+    if a.ndim > 2 and axis != 0:
+        for k in range(a.shape[0]):
+            out[k] = _blur_along(a[k], weights, r, axis - 1)
+    else:
+        out[...] = _blur_along(a, weights, r, axis)
+    return out
+
+
+def _blur_along(a: np.ndarray, weights: np.ndarray, r: int, axis: int) -> np.ndarray:
+    """float64 correlation of ``a`` with the symmetric ``weights`` (2r + 1) along ``axis``, edges replicated."""
+    n = a.shape[axis]
+    pad = [(0, 0)] * a.ndim
+    pad[axis] = (r, r)
+    padded = np.pad(a.astype(np.float64), pad, mode="edge")
+
+    def window(shift: int) -> np.ndarray:  # the padded pixels ``shift`` places from each output pixel
+        index = [slice(None)] * a.ndim
+        index[axis] = slice(r + shift, r + shift + n)
+        return padded[tuple(index)]
+
+    acc = window(0) * weights[r]
+    pair = np.empty_like(acc)
     for j in range(r, 0, -1):  # scipy's order: the outermost pair first
-        acc = acc + (padded[..., r - j:r - j + n] + padded[..., r + j:r + j + n]) * weights[r - j]
-    return np.moveaxis(acc, -1, axis).astype(a.dtype if a.dtype.kind == "f" else np.float64)
+        np.add(window(-j), window(j), out=pair)
+        pair *= weights[r - j]
+        acc += pair
+    return acc
 
 
 def gaussian_filter(a: np.ndarray, sigmas: float | tuple[float, ...]) -> np.ndarray:
@@ -61,28 +85,34 @@ def gaussian_filter(a: np.ndarray, sigmas: float | tuple[float, ...]) -> np.ndar
 
 
 def map_linear(image: np.ndarray, coords: np.ndarray, mode: str = "nearest", cval: float = 0.0) -> np.ndarray:
-    """Bilinear samples of a 2-D ``image`` at ``coords`` (2, ...) (row, col; fractional pixels).
+    """Bilinear samples of a 2-D ``image``, or of every image of a (T, H, W) stack, at ``coords``
+    (2, ...) (row, col; fractional pixels).
 
     ``mode="nearest"``: a point beyond the image takes the nearest edge's values; ``"constant"``:
     a point outside ``[0, H-1] × [0, W-1]`` is ``cval``. Returns ``image``'s float dtype (float64
-    for an integer image), of shape ``coords.shape[1:]``.
+    for an integer image), of shape ``coords.shape[1:]`` (``(T,) + coords.shape[1:]`` for a stack).
     """
     if mode not in ("nearest", "constant"):
         raise ValueError(f"mode must be 'nearest' or 'constant', not {mode!r}")
     img = np.asarray(image)
-    h, w = img.shape
+    if img.ndim not in (2, 3):
+        raise ValueError(f"map_linear takes an (H, W) image or a (T, H, W) stack; got shape {img.shape}")
+    h, w = img.shape[-2:]
     r = np.asarray(coords[0], dtype=np.float64)
     c = np.asarray(coords[1], dtype=np.float64)
-    x = img.astype(np.float64)
     r0, c0 = np.floor(r), np.floor(c)
     tr, tc = r - r0, c - c0
     r0, c0 = r0.astype(np.intp), c0.astype(np.intp)
     wr, wc = (1.0 - tr, 1.0 - (1.0 - tr)), (1.0 - tc, 1.0 - (1.0 - tc))  # scipy's weights, rounding included
-    acc = np.zeros(r.shape)
+    flat = img.reshape(img.shape[:-2] + (h * w,))
+    acc = None
     for i in (0, 1):
-        rows = np.clip(r0 + i, 0, h - 1)
+        rows = np.clip(r0 + i, 0, h - 1) * w
         for j in (0, 1):
-            acc = acc + x[rows, np.clip(c0 + j, 0, w - 1)] * wr[i] * wc[j]
+            term = flat[..., rows + np.clip(c0 + j, 0, w - 1)].astype(np.float64)
+            term *= wr[i]
+            term *= wc[j]
+            acc = term if acc is None else acc.__iadd__(term)
     if mode == "constant":
         acc = np.where((r < 0) | (r > h - 1) | (c < 0) | (c > w - 1), float(cval), acc)
     return acc.astype(img.dtype if img.dtype.kind == "f" else np.float64)

@@ -59,11 +59,7 @@ def sample_antialiased(images: np.ndarray, rows: np.ndarray, cols: np.ndarray,
     if grid:
         out = _linear_along(block, rows - r0, axis=1)
         return _linear_along(out, cols - c0, axis=2)
-    coords = [rows - r0, cols - c0]
-    out = np.empty((a.shape[0],) + rows.shape, dtype=np.float32)
-    for t in range(a.shape[0]):
-        out[t] = map_linear(block[t], coords, mode="nearest")
-    return out
+    return map_linear(block, np.stack([rows - r0, cols - c0]), mode="nearest")
 
 
 def _linear_along(x: np.ndarray, q: np.ndarray, axis: int) -> np.ndarray:
