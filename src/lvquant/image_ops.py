@@ -123,7 +123,8 @@ def label(mask: np.ndarray, eight: bool = True) -> tuple[np.ndarray, int]:
 
     ``eight``: diagonal neighbours connect (scipy's ``structure=np.ones((3, 3))``); otherwise
     only the four edge neighbours (scipy's default). Pieces are numbered in raster order of their
-    first pixel, as scipy numbers them. Works on the mask's runs (union-find), not its pixels.
+    first pixel, as scipy numbers them. Works on the mask's runs: the touching runs of neighbouring
+    rows found with numpy, then joined by union-find.
     """
     m = np.asarray(mask, dtype=bool)
     if m.ndim != 2:
@@ -136,6 +137,17 @@ def label(mask: np.ndarray, eight: bool = True) -> tuple[np.ndarray, int]:
     labels = np.zeros((h, w), dtype=np.int32)
     if n_runs == 0:
         return labels, 0
+    # Run a (row y - 1) touches run b (row y) when start_a < stop_b + reach and start_b < stop_a + reach.
+    # Keys that sort the runs in raster order put those a in one interval of indices for each b.
+    reach = 1 if eight else 0
+    stride = w + 4
+    key_start, key_stop = run_row * stride + run_start, run_row * stride + run_stop
+    above = (run_row - 1) * stride
+    lo = np.searchsorted(key_stop, above + run_start - reach, side="right")
+    hi = np.searchsorted(key_start, above + run_stop + reach, side="left")
+    count = np.where(run_row > 0, np.maximum(hi - lo, 0), 0)
+    b = np.repeat(np.arange(n_runs), count)
+    a = np.repeat(lo, count) + (np.arange(b.size) - np.repeat(np.cumsum(count) - count, count))
     parent = list(range(n_runs))
 
     def root(k: int) -> int:
@@ -144,25 +156,15 @@ def label(mask: np.ndarray, eight: bool = True) -> tuple[np.ndarray, int]:
             k = parent[k]
         return k
 
-    reach = 1 if eight else 0
-    first_of_row = np.searchsorted(run_row, np.arange(h + 1))
-    rows_, starts, stops = run_row.tolist(), run_start.tolist(), run_stop.tolist()
-    for y in range(1, h):
-        a, a_end = int(first_of_row[y - 1]), int(first_of_row[y])
-        b, b_end = a_end, int(first_of_row[y + 1])
-        while a < a_end and b < b_end:  # runs of rows y-1 and y, both sorted by column
-            if starts[a] < stops[b] + reach and starts[b] < stops[a] + reach:
-                ra, rb = root(a), root(b)
-                if ra != rb:
-                    parent[max(ra, rb)] = min(ra, rb)  # the root stays the piece's first run
-            if stops[a] < stops[b]:
-                a += 1
-            else:
-                b += 1
+    for ia, ib in zip(a.tolist(), b.tolist()):
+        ra, rb = root(ia), root(ib)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)  # the root stays the piece's first run
     roots = np.array([root(k) for k in range(n_runs)])
     firsts, number = np.unique(roots, return_inverse=True)
-    for k in range(n_runs):
-        labels[rows_[k], starts[k]:stops[k]] = number[k] + 1
+    length = run_stop - run_start
+    first_pixel = np.repeat(run_row * w + run_start - (np.cumsum(length) - length), length)
+    labels.ravel()[first_pixel + np.arange(first_pixel.size)] = np.repeat(number + 1, length)
     return labels, int(len(firsts))
 
 
