@@ -69,9 +69,12 @@ def test_map_linear_is_scipys(seed, mode, dtype):
     np.testing.assert_array_equal(image_ops.map_linear(img, coords, mode=mode), ref)
 
 
-def test_map_linear_refuses_other_modes():
+def test_map_linear_refuses_other_modes_and_the_blur_a_sigma_of_zero():
     with pytest.raises(ValueError):
         image_ops.map_linear(np.zeros((3, 3)), np.zeros((2, 1)), mode="reflect")
+    with pytest.raises(ValueError):
+        image_ops.gaussian_filter1d(np.zeros((3, 3)), 0.0, 0)
+    np.testing.assert_array_equal(image_ops.gaussian_filter(np.eye(3), 0.0), np.eye(3))  # no axis blurred
 
 
 def test_an_analysis_imports_no_scipy():

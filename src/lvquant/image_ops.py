@@ -40,6 +40,8 @@ def gaussian_filter1d(a: np.ndarray, sigma: float, axis: int) -> np.ndarray:
     blurred one image at a time along the other axes: small arrays stay in the cache, where one
     large float64 copy of the stack is several times slower.
     """
+    if not (np.isfinite(sigma) and sigma > 0):
+        raise ValueError(f"sigma must be a positive number of pixels, not {sigma!r}")
     a = np.asarray(a)
     axis = axis % a.ndim
     out = np.empty(a.shape, dtype=a.dtype if a.dtype.kind == "f" else np.float64)
