@@ -9,7 +9,8 @@ Writes a phantom stack (subject 0 of seed 4242 with 5 slices below and 4 above t
 --whole-heart --out OUT`` as a fresh process ``--repeat`` times (wall time from process start
 to exit, full report: 9 files with figures and HTML). Reference in the same run: the plain
 analysis of the same stack (one slice, fresh process), so the ratio says what the other 9 slices
-cost. Prints the per-stage timings the last whole-heart run recorded. The issue's limit: 2 s.
+cost. Prints the per-stage timings the last whole-heart run recorded, and ``python -c "import numpy"``
+as a gauge of how fast the machine is this hour. The issue's limit: 2 s.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def main() -> int:
             plain += run([exe, "analyze", str(folder), "--out", str(Path(tmp) / "r1")], 1)
             whole += run([exe, "analyze", str(folder), "--whole-heart", "--out", str(Path(tmp) / "r2")], 1)
         result = json.loads((Path(tmp) / "r2" / "result.json").read_text())
+        numpy_floor = run([sys.executable, "-c", "import numpy"], args.repeat)
     stages = result["timings_ms"]
     h = result["whole_heart"]
     print(f"lvquant analyze --whole-heart of a {result['source']['n_slices']}-slice x "
@@ -52,6 +54,8 @@ def main() -> int:
     print(f"  whole heart: median {statistics.median(whole):.2f} s, best {min(whole):.2f} s (limit {LIMIT_S} s)")
     print(f"  reference, the plain analysis (one slice): median {statistics.median(plain):.2f} s -> whole heart "
           f"{statistics.median(whole) / statistics.median(plain):.2f} x")
+    print(f"  the VM's speed this hour: python -c 'import numpy' median {statistics.median(numpy_floor):.3f} s "
+          "(0.10 s on the fastest day recorded in docs/benchmarks.md)")
     print("  stages of the last run (ms): " + ", ".join(f"{k} {v:.0f}" for k, v in stages.items()))
     return 0 if statistics.median(whole) <= LIMIT_S else 1
 
