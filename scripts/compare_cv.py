@@ -45,12 +45,18 @@ def rotated(images: np.ndarray, deg: float) -> np.ndarray:
     return np.stack([ndi.rotate(f, deg, reshape=False, order=1, mode="reflect") for f in images]).astype(np.float32)
 
 
-def cv_predictions(crops, folder: Path, rows: np.ndarray, deg: float, flip_tta: bool = False) -> np.ndarray:
-    """(len(rows), F, 11) predictions in mm / mm², each row by the network that did not train on it;
-    ``flip_tta``: the mean of the crop's and its vertical flip's (the flip's indices permuted back)."""
+def held_out_networks(folder: Path) -> tuple[dict[str, int], dict[int, Ensemble]]:
+    """A folder's ``patient_folds`` and, per fold, the network that did not train on it."""
     ens = Ensemble.load(folder)
-    folds = ens.manifest["training"].get("patient_folds") or {}
-    by_fold = fold_models(ens)
+    return ens.manifest["training"].get("patient_folds") or {}, fold_models(ens)
+
+
+def cv_predictions(crops, folder: Path, networks: tuple[dict[str, int], dict[int, Ensemble]], rows: np.ndarray,
+                   deg: float, flip_tta: bool = False) -> np.ndarray:
+    """(len(rows), F, 11) predictions in mm / mm², each row by the network that did not train on it
+    (``networks`` of :func:`held_out_networks`); ``flip_tta``: the mean of the crop's and its vertical
+    flip's (the flip's indices permuted back)."""
+    folds, by_fold = networks
     out = []
     for r in rows:
         key = f"{crops.sources[r]}:{crops.subjects[r]}"
@@ -99,12 +105,13 @@ def main() -> int:
     mid = np.asarray(crops.mid, bool)
     result: dict[str, dict] = {}
     for folder in args.models:
+        networks = held_out_networks(Path(folder))
         for deg in [0.0] + list(args.rotate):
             part = {}
             for source in ("acdc", "sunnybrook"):
                 rows = np.flatnonzero(mid & (sources == source))
                 if len(rows):
-                    pred = cv_predictions(crops, Path(folder), rows, deg, args.flip_tta)
+                    pred = cv_predictions(crops, Path(folder), networks, rows, deg, args.flip_tta)
                     part[source] = figures(pred, crops.indices[rows], areas_only=deg != 0)
                     part[source]["n_patients"] = len(rows)
                     if args.groups:

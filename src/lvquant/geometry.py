@@ -87,7 +87,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ContourError, InputError, MaskError
-from .image_ops import fill_holes, label
+from .image_ops import fill_holes, largest_piece
 from .indices import SEGMENTS, Indices
 from .spacing import check_pixel_spacing
 
@@ -343,15 +343,6 @@ def _as_binary(a: Any, name: str) -> np.ndarray:
     return is1
 
 
-def _largest_piece(m: np.ndarray) -> tuple[np.ndarray, int]:
-    lab, n = label(m, eight=True)
-    if n <= 1:
-        return m, n
-    sizes = np.bincount(lab.ravel())
-    sizes[0] = 0
-    return lab == int(np.argmax(sizes)), n
-
-
 def mask_border(mask: np.ndarray) -> np.ndarray:
     """Sub-pixel border of a binary region: its 0.5 iso-line.
 
@@ -398,7 +389,7 @@ def _frame_masks(
     if epi is not None:
         epi = epi[r0 : rr[-1] + 1, c0 : cc[-1] + 1]
 
-    endo, n = _largest_piece(endo)
+    endo, n = largest_piece(endo)
     if n > 1:
         warnings.append(f"the cavity mask had {n} separate pieces; only the largest was measured")
     filled = fill_holes(endo)
@@ -410,7 +401,7 @@ def _frame_masks(
 
     epi_f = None
     if epi is not None:
-        epi, n = _largest_piece(epi)
+        epi, n = largest_piece(epi)
         if n > 1:
             warnings.append(f"the epicardial mask had {n} separate pieces; only the largest was measured")
         epi_filled = fill_holes(epi)

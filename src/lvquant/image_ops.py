@@ -14,6 +14,9 @@ localiser keep using scipy itself.
 - :func:`label`: ``label`` with 4- or 8-connectivity (labels numbered in raster order of each
   piece's first pixel).
 - :func:`fill_holes`: ``binary_fill_holes`` (its default 4-connected background).
+
+and :func:`largest_piece`, the mask clean-up both the border network's masks and
+:mod:`lvquant.geometry` use.
 """
 
 from __future__ import annotations
@@ -107,14 +110,14 @@ def map_linear(image: np.ndarray, coords: np.ndarray, mode: str = "nearest", cva
     r0, c0 = r0.astype(np.intp), c0.astype(np.intp)
     wr, wc = (1.0 - tr, 1.0 - (1.0 - tr)), (1.0 - tc, 1.0 - (1.0 - tc))  # scipy's weights, rounding included
     flat = img.reshape(img.shape[:-2] + (h * w,))
-    acc = None
+    acc = np.zeros(img.shape[:-2] + r.shape)  # the four corners added in scipy's order, from 0
     for i in (0, 1):
         rows = np.clip(r0 + i, 0, h - 1) * w
         for j in (0, 1):
             term = flat[..., rows + np.clip(c0 + j, 0, w - 1)].astype(np.float64)
             term *= wr[i]
             term *= wc[j]
-            acc = term if acc is None else acc.__iadd__(term)
+            acc += term
     if mode == "constant":
         acc = np.where((r < 0) | (r > h - 1) | (c < 0) | (c > w - 1), float(cval), acc)
     return acc.astype(img.dtype if img.dtype.kind == "f" else np.float64)
@@ -168,6 +171,17 @@ def label(mask: np.ndarray, eight: bool = True) -> tuple[np.ndarray, int]:
     first_pixel = np.repeat(run_row * w + run_start - (np.cumsum(length) - length), length)
     labels.ravel()[first_pixel + np.arange(first_pixel.size)] = np.repeat(number + 1, length)
     return labels, int(len(firsts))
+
+
+def largest_piece(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """The largest 8-connected piece of a 2-D boolean ``mask`` (the first in raster order among equals)
+    and the number of pieces; the mask itself when it has at most one."""
+    lab, n = label(mask, eight=True)
+    if n <= 1:
+        return mask, n
+    sizes = np.bincount(lab.ravel())
+    sizes[0] = 0
+    return lab == int(np.argmax(sizes)), n
 
 
 def fill_holes(mask: np.ndarray) -> np.ndarray:

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import InputError, MaskError, ModelError
 from ..geometry import mask_border, measure_masks
-from ..image_ops import fill_holes, label
+from ..image_ops import fill_holes, largest_piece
 from ..indices import Indices
 from .predict import checked_session, default_threads, read_graph_manifest, run_batched
 from .spec import InputSpec
@@ -103,12 +103,7 @@ def load_borders(threads: int | None = None) -> BorderModel | None:
 
 def _clean(mask: np.ndarray) -> np.ndarray:
     """The largest 8-connected piece, holes filled."""
-    lab, n = label(mask, eight=True)
-    if n > 1:
-        sizes = np.bincount(lab.ravel())
-        sizes[0] = 0
-        mask = lab == int(np.argmax(sizes))
-    return fill_holes(mask)
+    return fill_holes(largest_piece(mask)[0])
 
 
 def border_polygons(labels: np.ndarray) -> dict[str, np.ndarray | None]:
