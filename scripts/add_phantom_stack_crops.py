@@ -1,13 +1,15 @@
 """Add phantom slices from the apex to the base to a crop file (training the regression networks on them).
 
     python scripts/add_phantom_stack_crops.py --base train_rings_ph_edge.npz --subjects 150 --seed 7100 \\
-        --slices 2 --out train_rings_ph_edge_stack.npz
+        --slices 2 [--rings-only] --out train_rings_ph_edge_stack.npz
 
 Each of ``--subjects`` phantom subjects of population ``--seed`` gives ``--slices`` slices off its mid
 slice (:func:`lvquant.datasets.collect.phantom_stack_pairs`: ED and ES, each slice cut on its own ED
 borders, cavity 0 and wall thicknesses missing in the solid apical cap); they are appended to the
 rows of ``--base`` (a file of ``lvquant dataset``; its input spec must be the phantom's) and written
-to ``--out``, which ``lvquant train --data`` reads. Use a seed whose subjects are not already in
+to ``--out``, which ``lvquant train --data`` reads. ``--rings-only`` keeps only the slices whose
+myocardium is a ring around a cavity at both frames (cavity above 0, every wall thickness known), as
+``lvquant dataset --slices rings`` keeps the real patients' slices: no apical cap. Use a seed whose subjects are not already in
 ``--base`` (the base's phantom rows come from ``lvquant phantom``), so that no heart is in two folds.
 """
 
@@ -17,10 +19,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from lvquant.datasets.builder import CropSet
+import numpy as np
+
+from lvquant.datasets.builder import CropSet, take_rows
 from lvquant.datasets.collect import phantom_stack_pairs
 from lvquant.datasets.files import read_crops, save_crops
 from lvquant.errors import LvquantError
+
+
+def ring_rows(indices: np.ndarray) -> np.ndarray:
+    """(N,) bool: the rows of (N, F, 11) indices whose every frame has a cavity and six known wall thicknesses."""
+    return np.all(indices[..., 0] > 0, axis=1) & np.all(np.isfinite(indices[..., 5:]), axis=(1, 2))
 
 
 def main() -> int:
@@ -29,11 +38,14 @@ def main() -> int:
     ap.add_argument("--subjects", type=int, default=150)
     ap.add_argument("--seed", type=int, default=7100)
     ap.add_argument("--slices", type=int, default=2, help="slices per subject off its mid slice")
+    ap.add_argument("--rings-only", action="store_true", help="leave out slices without a cavity ring (the apical cap)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     try:
         base = read_crops(args.base)
         stack = phantom_stack_pairs(args.subjects, args.seed, base.spec, args.slices, name=f"phantom-stack-s{args.seed}")
+        if args.rings_only:
+            stack = take_rows(stack, ring_rows(stack.indices))
         save_crops(CropSet.concatenate([base, stack]), args.out)
     except LvquantError as exc:
         print(f"add_phantom_stack_crops: {exc}", file=sys.stderr)

@@ -341,3 +341,35 @@ def test_phantom_stack_rows_keep_a_hearts_slices_together_and_add_to_a_crop_file
     joined = read_crops(out)
     assert len(joined) == 4 and list(joined.mid) == [True, True, False, False]
     assert joined.subjects[2:] == ("phantom-stack-s23-0", "phantom-stack-s23-1")
+
+
+def test_add_phantom_stack_crops_rings_only_leaves_out_the_apical_cap(tmp_path):
+    import importlib.util
+    import subprocess
+    import sys
+
+    from lvquant.datasets.collect import phantom_pairs
+    from lvquant.datasets.files import read_crops, save_crops
+    from lvquant.phantom import generate_lvquan_dataset
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "add_phantom_stack_crops.py"
+    module_spec = importlib.util.spec_from_file_location("add_phantom_stack_crops", script)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    ring = np.ones((2, 11))
+    cap = ring.copy()
+    cap[1, 0], cap[1, 5:] = 0.0, np.nan  # the ES frame in the solid cap: no cavity, no wall thickness
+    half = ring.copy()
+    half[0, 7] = np.nan  # one wall thickness unknown
+    assert list(module.ring_rows(np.stack([ring, cap, half, ring]))) == [True, False, False, True]
+
+    spec = InputSpec()
+    base = tmp_path / "base.npz"
+    save_crops(phantom_pairs(generate_lvquan_dataset(1, 22, workers=1), spec), base)
+    out = tmp_path / "out.npz"
+    proc = subprocess.run([sys.executable, str(script), "--base", str(base), "--subjects", "6", "--seed", "23",
+                           "--slices", "2", "--rings-only", "--out", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    stack = read_crops(out).indices[1:]
+    assert len(stack) == 11  # of 12 slices, one is in the solid cap (seed 23, subject 2)
+    assert np.all(stack[..., 0] > 0) and np.all(np.isfinite(stack[..., 5:]))
