@@ -8,7 +8,7 @@ slice (:func:`lvquant.datasets.collect.phantom_stack_pairs`: ED and ES, each sli
 borders, cavity 0 and wall thicknesses missing in the solid apical cap); they are appended to the
 rows of ``--base`` (a file of ``lvquant dataset``; its input spec must be the phantom's) and written
 to ``--out``, which ``lvquant train --data`` reads. ``--rings-only`` keeps only the slices whose
-myocardium is a ring around a cavity at both frames (cavity above 0, every wall thickness known), as
+myocardium is a ring around a cavity at both frames (all 11 indices finite and positive), as
 ``lvquant dataset --slices rings`` keeps the real patients' slices: no apical cap. Use a seed whose subjects are not already in
 ``--base`` (the base's phantom rows come from ``lvquant phantom``), so that no heart is in two folds.
 """
@@ -21,15 +21,20 @@ from pathlib import Path
 
 import numpy as np
 
+from lvquant.analysis.whole_heart import measurable_frames
 from lvquant.datasets.builder import CropSet, take_rows
 from lvquant.datasets.collect import phantom_stack_pairs
 from lvquant.datasets.files import read_crops, save_crops
 from lvquant.errors import LvquantError
+from lvquant.indices import Indices
 
 
 def ring_rows(indices: np.ndarray) -> np.ndarray:
-    """(N,) bool: the rows of (N, F, 11) indices whose every frame has a cavity and six known wall thicknesses."""
-    return np.all(indices[..., 0] > 0, axis=1) & np.all(np.isfinite(indices[..., 5:]), axis=(1, 2))
+    """(N,) bool: the rows of (N, F, 11) indices that are a measurement in every frame
+    (:func:`lvquant.analysis.whole_heart.measurable_frames`: all 11 finite and positive; a slice of the
+    solid apical cap has cavity 0 and its wall thicknesses missing)."""
+    n, f = indices.shape[:2]
+    return measurable_frames(Indices.from_array(indices.reshape(n * f, 11))).reshape(n, f).all(axis=1)
 
 
 def main() -> int:
