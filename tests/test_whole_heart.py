@@ -4,6 +4,7 @@ stack's RV trend, and analyze --whole-heart end to end on a phantom stack."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -367,3 +368,55 @@ def test_slices_at_the_ends_whose_prediction_is_no_measurement_are_left_out():
     assert [m.index for m in kept] == [0, 1, 2, 3, 4, 5] and not why
     with pytest.raises(LocalisationError, match="slice\\(s\\) 3 inside"):
         drop_unmeasurable_ends([*good[:2], slice_(3, 0.0), *good[3:]], {})
+
+
+@given(st.lists(st.tuples(st.booleans(), st.booleans()), min_size=1, max_size=12))
+def test_interior_gaps_are_the_misses_between_two_slices_that_hold_lv(rows):
+    from lvquant.analysis.whole_heart import interior_gaps
+
+    held = np.array(rows, dtype=bool)
+    gaps = interior_gaps(held)
+    for s in range(held.shape[0]):
+        for f in range(2):
+            between = held[:s, f].any() and held[s + 1:, f].any()
+            assert gaps[s, f] == (not held[s, f] and between)
+
+
+def test_masks_missing_between_two_lv_slices_take_the_regressed_areas():
+    from lvquant.analysis.whole_heart import SliceMeasure, combine, mask_function
+    from lvquant.indices import Indices
+
+    def slice_(s, mask_cavity):
+        reg = Indices(np.full(2, 1000.0), np.full(2, 800.0), np.full((2, 3), 30.0), np.full((2, 6), 8.0))
+        masks = Indices(np.array(mask_cavity, float), np.where(np.isnan(mask_cavity), np.nan, 700.0),
+                        np.full((2, 3), 30.0), np.full((2, 6), 8.0))
+        return SliceMeasure(s, 10.0 * s, reg, np.zeros((2, 11)), {}, np.zeros((2, 8, 8), np.float32),
+                            mask_indices=masks)
+
+    # ED: every slice holds LV; ES: the apical end (slice 0) holds none, slice 2 misses between 1 and 3
+    measured = [slice_(0, [400.0, np.nan]), slice_(1, [900.0, 500.0]), slice_(2, [900.0, np.nan]),
+                slice_(3, [900.0, 500.0])]
+    f = mask_function(measured, 10.0, None, 0, 1)
+    assert f["slices_without_lv_mask"] == {"ed": 0, "es": 2}
+    assert f["slices_filled_from_regression"] == {"ed": [], "es": [2]}
+    assert f["edv_ml"] == pytest.approx((400 + 900 * 3) * 10 / 1000)
+    assert f["esv_ml"] == pytest.approx((0 + 500 + 1000 + 500) * 10 / 1000)  # the cap 0, the miss its regressed 1000
+    assert f["regressed_where_masks_hold_lv"]["esv_ml"] == pytest.approx(2 * 1000 * 10 / 1000)
+    assert f["lv_mass_g"] == pytest.approx(4 * 700 * 10 / 1000 * 1.05)
+
+    class RingWhereTheCropSaysSo:  # a border network: a cavity disc in a myocardial ring where the crop is 1
+        @staticmethod
+        def labels(crops):
+            yy, xx = np.mgrid[:40, :40]
+            r = np.hypot(yy - 19.5, xx - 19.5)
+            ring = np.where(r < 8, 1, np.where(r < 12, 2, 0)).astype(np.uint8)
+            return np.stack([ring if c.max() > 0 else np.zeros_like(ring) for c in crops])
+
+    holds = {0: (1, 0), 1: (1, 1), 2: (1, 0), 3: (1, 1)}  # slice -> whether its ED and ES crops hold LV
+    drawn_from = [replace(m, crop={"pixel_mm": 1.0}, crops=np.stack([np.full((40, 40), v, np.float32)
+                                                                      for v in holds[m.index]]))
+                  for m in measured]
+    h = combine(drawn_from, {}, np.array([0.0, 10.0, 20.0, 30.0]), ed=0, es=1, borders=RingWhereTheCropSaysSo())
+    assert h.function["slices_filled_from_regression"] == {"ed": [], "es": [2]}
+    assert any("slice(s) 2 at ES" in w for w in h.warnings)
+    assert not any("at ED" in w for w in h.warnings)

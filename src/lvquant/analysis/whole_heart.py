@@ -414,20 +414,51 @@ def add_borders(measured: list[SliceMeasure], borders: Any, ed: int, es: int,
             for m in measured]
 
 
+def interior_gaps(held: np.ndarray) -> np.ndarray:
+    """Which slice-frames lie between two slices whose masks hold LV but hold none themselves.
+
+    Args:
+        held: (S, F) bool, the slices in stack order, whether each slice's masks hold a measurable
+            LV at each of F frames.
+
+    Returns:
+        (S, F) bool: True where a slice holds none while a slice on each side of it (at the same
+        frame) does. A cavity can vanish at the apex (the cap, an ES cavity obliterated) or above
+        the base, never between two slices that hold one, so these are the border network's misses.
+    """
+    held = np.asarray(held, dtype=bool)
+    out = np.zeros_like(held)
+    for f in range(held.shape[1]):
+        rows = np.flatnonzero(held[:, f])
+        if rows.size:
+            out[rows[0]:rows[-1] + 1, f] = ~held[rows[0]:rows[-1] + 1, f]
+    return out
+
+
 def mask_function(measured: list[SliceMeasure], gap_mm: float, bsa_m2: float | None, ed: int, es: int
                   ) -> dict[str, Any]:
-    """EDV, ESV, SV, EF and mass from the border network's masks (disc summation; a slice whose masks
-    hold no LV counts 0), how many slices' ED or ES masks hold none, and (``regressed_where_masks_hold_lv``)
-    the regressed figures with those slice-frames counted 0."""
+    """EDV, ESV, SV, EF and mass from the border network's masks (disc summation), how many slices'
+    ED or ES masks hold no LV, and (``regressed_where_masks_hold_lv``) the regressed figures with
+    those slice-frames counted 0.
+
+    A slice whose masks hold no LV counts 0 at the ends of the stack (the apical cap, a cavity
+    obliterated at ES, above the base); between two slices whose masks hold LV it takes its
+    regressed areas instead (:func:`interior_gaps`; ``slices_filled_from_regression`` lists those slices'
+    numbers at ED and ES).
+    """
     a1 = np.stack([np.nan_to_num(np.asarray(m.mask_indices.cavity_area_mm2)) for m in measured])  # (S, 2)
     a2 = np.stack([np.nan_to_num(np.asarray(m.mask_indices.myocardium_area_mm2)) for m in measured])
-    out = function_figures(disc_volumes_ml(a1, gap_mm), disc_volumes_ml(a2, gap_mm), 0, 1, bsa_m2)
-    out["slices_without_lv_mask"] = {"ed": int((a1[:, 0] == 0).sum()), "es": int((a1[:, 1] == 0).sum())}
     held = a1 > 0
-    r1 = np.stack([np.asarray(m.indices.cavity_area_mm2)[[ed, es]] for m in measured]) * held
-    r2 = np.stack([np.asarray(m.indices.myocardium_area_mm2)[[ed, es]] for m in measured]) * held
-    out["regressed_where_masks_hold_lv"] = function_figures(disc_volumes_ml(r1, gap_mm), disc_volumes_ml(r2, gap_mm),
-                                                            0, 1, bsa_m2)
+    r1 = np.stack([np.asarray(m.indices.cavity_area_mm2)[[ed, es]] for m in measured])
+    r2 = np.stack([np.asarray(m.indices.myocardium_area_mm2)[[ed, es]] for m in measured])
+    gaps = interior_gaps(held)
+    out = function_figures(disc_volumes_ml(np.where(gaps, r1, a1), gap_mm),
+                           disc_volumes_ml(np.where(gaps, np.nan_to_num(r2), a2), gap_mm), 0, 1, bsa_m2)
+    out["slices_without_lv_mask"] = {"ed": int((~held[:, 0]).sum()), "es": int((~held[:, 1]).sum())}
+    numbers = np.array([m.index for m in measured])
+    out["slices_filled_from_regression"] = {"ed": numbers[gaps[:, 0]].tolist(), "es": numbers[gaps[:, 1]].tolist()}
+    out["regressed_where_masks_hold_lv"] = function_figures(disc_volumes_ml(r1 * held, gap_mm),
+                                                            disc_volumes_ml(r2 * held, gap_mm), 0, 1, bsa_m2)
     return out
 
 
@@ -487,7 +518,8 @@ def combine(measured: list[SliceMeasure], excluded: dict[int, str], positions_mm
         "volumes": f"disc summation (Simpson's rule): V = sum of the slices' cavity areas x {gap:.2f} mm, the median "
                    "distance between adjacent slice positions; "
                    + ("EDV, ESV and mass from the border network's masks at ED and ES (a slice whose masks hold no LV "
-                      "counts 0), the volume curve from the regressed areas" if borders is not None else
+                      "counts 0 at the ends of the stack and takes its regressed areas between two slices whose masks "
+                      "hold LV), the volume curve from the regressed areas" if borders is not None else
                       "from the regressed areas"),
         "ed_es": ("the volume curve's highest and lowest frame, by the method's polynomial rule" if ph is not None
                   else "given"),
@@ -498,6 +530,12 @@ def combine(measured: list[SliceMeasure], excluded: dict[int, str], positions_mm
         "bsa": "Mosteller: sqrt(height cm x weight kg / 3600)" if bsa_m2 else "not given (--height, --weight)",
     }
     warnings = []
+    filled = func.get("slices_filled_from_regression", {})
+    for phase in ("ed", "es"):
+        if filled.get(phase):
+            warnings.append(f"the border network drew no LV on slice(s) {', '.join(map(str, filled[phase]))} at "
+                            f"{phase.upper()}, between slices where it did: their regressed areas were used there; "
+                            "check their borders")
     if len(slices) < 6:
         warnings.append(f"only {len(slices)} slices hold the LV: a base-to-apex stack usually has 8 or more, so the "
                         "volumes may miss part of the ventricle")
