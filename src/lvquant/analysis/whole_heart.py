@@ -231,6 +231,27 @@ def measurable(indices: Indices) -> bool:
     return bool(measurable_frames(indices).all())
 
 
+def interior_gaps(held: np.ndarray) -> np.ndarray:
+    """Which slice-frames lie between two slices that hold a measurable LV but hold none themselves.
+
+    Args:
+        held: (S, F) bool, the slices in stack order, whether each slice holds a measurable LV at
+            each of F frames (by its border masks, or by the networks' prediction).
+
+    Returns:
+        (S, F) bool: True where a slice holds none while a slice on each side of it (at the same
+        frame) does. A cavity can vanish at the apex (the cap, an ES cavity obliterated) or above
+        the base, never between two slices that hold one, so these are misses of the measurement.
+    """
+    held = np.asarray(held, dtype=bool)
+    out = np.zeros_like(held)
+    for f in range(held.shape[1]):
+        rows = np.flatnonzero(held[:, f])
+        if rows.size:
+            out[rows[0]:rows[-1] + 1, f] = ~held[rows[0]:rows[-1] + 1, f]
+    return out
+
+
 def drop_unmeasurable_ends(measured: list[SliceMeasure], excluded: dict[int, str], keep: int | None = None
                            ) -> tuple[list[SliceMeasure], dict[int, str]]:
     """Leave out the slices at either end of the run (toward the apex or the base) whose prediction is
@@ -245,24 +266,19 @@ def drop_unmeasurable_ends(measured: list[SliceMeasure], excluded: dict[int, str
     Raises:
         LocalisationError: a slice inside the run is no measurement (the volumes would have a hole).
     """
-    ok = [measurable(m.indices) or m.index == keep for m in measured]
-    lo, hi = 0, len(measured)
-    while lo < hi and not ok[lo]:
-        lo += 1
-    while hi > lo and not ok[hi - 1]:
-        hi -= 1
-    inner = [m.index for m, good in zip(measured[lo:hi], ok[lo:hi]) if not good]
+    ok = np.array([measurable(m.indices) or m.index == keep for m in measured], dtype=bool)
+    inner = [m.index for m, gap in zip(measured, interior_gaps(ok[:, None])[:, 0]) if gap]
     if inner:
         raise LocalisationError(
             f"the networks' prediction is not a measurement on slice(s) {', '.join(map(str, inner))} inside the stack's "
             "LV slices (a non-positive or non-finite area, dimension or wall thickness), so the volumes cannot be "
             "summed; check those slices with --slice")
     out = dict(excluded)
-    for m in measured[:lo] + measured[hi:]:
+    for m in (m for m, good in zip(measured, ok) if not good):  # no gap inside, so these are the ends
         out[m.index] = ("at the end of the LV slices, the networks' prediction is not a measurement here (a "
                         "non-positive or non-finite area, dimension or wall thickness): a cavity closing at the apex "
                         "or a slice beyond the LV")
-    return measured[lo:hi], out
+    return [m for m, good in zip(measured, ok) if good], out
 
 
 def _localiser_side(loc: LVLocation, spacing: tuple[float, float], ensemble: Ensemble) -> float:
@@ -414,27 +430,6 @@ def add_borders(measured: list[SliceMeasure], borders: Any, ed: int, es: int,
             for m in measured]
 
 
-def interior_gaps(held: np.ndarray) -> np.ndarray:
-    """Which slice-frames lie between two slices whose masks hold LV but hold none themselves.
-
-    Args:
-        held: (S, F) bool, the slices in stack order, whether each slice's masks hold a measurable
-            LV at each of F frames.
-
-    Returns:
-        (S, F) bool: True where a slice holds none while a slice on each side of it (at the same
-        frame) does. A cavity can vanish at the apex (the cap, an ES cavity obliterated) or above
-        the base, never between two slices that hold one, so these are the border network's misses.
-    """
-    held = np.asarray(held, dtype=bool)
-    out = np.zeros_like(held)
-    for f in range(held.shape[1]):
-        rows = np.flatnonzero(held[:, f])
-        if rows.size:
-            out[rows[0]:rows[-1] + 1, f] = ~held[rows[0]:rows[-1] + 1, f]
-    return out
-
-
 def mask_function(measured: list[SliceMeasure], gap_mm: float, bsa_m2: float | None, ed: int, es: int
                   ) -> dict[str, Any]:
     """EDV, ESV, SV, EF and mass from the border network's masks (disc summation), how many slices'
@@ -453,7 +448,7 @@ def mask_function(measured: list[SliceMeasure], gap_mm: float, bsa_m2: float | N
     r2 = np.stack([np.asarray(m.indices.myocardium_area_mm2)[[ed, es]] for m in measured])
     gaps = interior_gaps(held)
     out = function_figures(disc_volumes_ml(np.where(gaps, r1, a1), gap_mm),
-                           disc_volumes_ml(np.where(gaps, np.nan_to_num(r2), a2), gap_mm), 0, 1, bsa_m2)
+                           disc_volumes_ml(np.where(gaps, r2, a2), gap_mm), 0, 1, bsa_m2)
     out["slices_without_lv_mask"] = {"ed": int((~held[:, 0]).sum()), "es": int((~held[:, 1]).sum())}
     numbers = np.array([m.index for m in measured])
     out["slices_filled_from_regression"] = {"ed": numbers[gaps[:, 0]].tolist(), "es": numbers[gaps[:, 1]].tolist()}
