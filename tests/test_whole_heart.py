@@ -382,6 +382,59 @@ def test_interior_gaps_are_the_misses_between_two_slices_that_hold_lv(rows):
             assert gaps[s, f] == (not held[s, f] and between)
 
 
+@given(st.lists(st.tuples(st.sampled_from([0.0, 50.0, 400.0, 900.0, 1500.0]),
+                          st.sampled_from([0.0, 30.0, 300.0, 700.0, 1600.0])), min_size=1, max_size=12),
+       st.booleans())
+def test_only_the_apical_end_keeps_an_ed_cavity_below_its_es_one(rows, base_is_first):
+    from lvquant.analysis.whole_heart import raise_ed_below_es
+
+    cav = np.array(rows, dtype=np.float64)
+    out, raised = raise_ed_below_es(cav, base_is_first)
+    both = np.flatnonzero((cav[:, 0] > 0) & (cav[:, 1] > 0))
+    assert np.array_equal(out[:, 1], cav[:, 1])  # ES is never touched
+    assert np.array_equal(out[~raised], cav[~raised])
+    if both.size < 3:
+        assert not raised.any()
+        return
+    apex = both[-1] if base_is_first else both[0]
+    looked = np.isin(np.arange(len(cav)), both) & (np.arange(len(cav)) != apex)
+    assert np.array_equal(raised, looked & (cav[:, 0] < cav[:, 1]))
+    assert np.all(out[looked, 0] >= out[looked, 1])  # the median ratio of the fine slices is >= 1
+    fine = looked & ~raised
+    if raised.any() and fine.any():
+        assert np.allclose(out[raised, 0] / out[raised, 1], np.median(cav[fine, 0] / cav[fine, 1]))
+
+
+def test_an_ed_cavity_drawn_below_its_es_one_is_raised_and_warned(monkeypatch):
+    from lvquant.analysis.whole_heart import SliceMeasure, combine, mask_function
+    from lvquant.indices import Indices
+
+    def slice_(s, ed, es, regressed_ed):
+        reg = Indices(np.array([regressed_ed, 500.0]), np.full(2, 800.0), np.full((2, 3), 30.0),
+                      np.full((2, 6), 8.0))
+        masks = Indices(np.array([ed, es]), np.full(2, 700.0), np.full((2, 3), 30.0), np.full((2, 6), 8.0))
+        return SliceMeasure(s, 10.0 * s, reg, np.zeros((2, 11)), {}, np.zeros((2, 8, 8), np.float32),
+                            mask_indices=masks)
+
+    # base first (the regressed ED cavity falls along the stack); slice 2 drawn at ED with 300 mm² against 600
+    # at ES; slice 4, the apical end, 40 against 60, which an apical cap may hold
+    measured = [slice_(0, 1500.0, 1000.0, 1600.0), slice_(1, 1200.0, 600.0, 1400.0), slice_(2, 300.0, 600.0, 1200.0),
+                slice_(3, 900.0, 600.0, 900.0), slice_(4, 40.0, 60.0, 100.0)]
+    f = mask_function(measured, 10.0, None, 0, 1)
+    assert f["slices_ed_cavity_raised"] == [2]
+    ratio = np.median([1.5, 2.0, 1.5])  # slices 0, 1, 3
+    assert f["edv_ml"] == pytest.approx((1500 + 1200 + 600 * ratio + 900 + 40) * 10 / 1000)
+    assert f["esv_ml"] == pytest.approx((1000 + 600 + 600 + 600 + 60) * 10 / 1000)
+    from lvquant.analysis import whole_heart
+
+    # the border network's stage stood in for: it gives each slice the masks' areas above
+    monkeypatch.setattr(whole_heart, "add_borders", lambda stack, borders, ed, es, drawn=None: measured)
+    h = combine([replace(m, mask_indices=None) for m in measured], {}, np.array([0.0, 10.0, 20.0, 30.0, 40.0]),
+                ed=0, es=1, borders=object())
+    assert h.function["slices_ed_cavity_raised"] == [2]
+    assert any("slice(s) 2 with less cavity at ED than at ES" in w for w in h.warnings)
+
+
 def test_masks_missing_between_two_lv_slices_take_the_regressed_areas():
     from lvquant.analysis.whole_heart import SliceMeasure, combine, mask_function
     from lvquant.indices import Indices

@@ -252,6 +252,45 @@ def interior_gaps(held: np.ndarray) -> np.ndarray:
     return out
 
 
+def raise_ed_below_es(cavity_mm2: np.ndarray, base_is_first: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Raise the ED cavity of slices measured smaller at ED than at ES, where that cannot be.
+
+    ED is the frame of the largest cavity, and every slice between the apex and the base holds
+    more cavity at ED than at ES. The basal slice does too: at ES the base has moved toward the
+    apex, so the plane cuts the contracted ventricle nearer the valve, or the atrium above it,
+    where the LV holds none. Only the apical end can hold less at ED than at ES (a small cap
+    that the apex's motion moves into and out of the plane). So a slice other than the apical
+    end whose ED cavity is below its ES one was drawn wrong at ED (the border network painting
+    cavity as wall, seen on phantom hearts whose wall is nearly as bright as the blood); its ED
+    cavity becomes its ES cavity × the median ED/ES ratio of the other slices looked at (1 when
+    there are none). On the 12 ACDC validation patients no slice qualified.
+
+    Args:
+        cavity_mm2: (S, 2) cavity areas at ED and ES, mm², the slices in stack order; 0 where a
+            slice holds no LV.
+        base_is_first: whether the first slice is the basal end (:func:`base_first`).
+
+    Returns:
+        (cavity, raised): the (S, 2) areas with those ED cavities raised, and (S,) bool which
+        were. Only slices holding LV at both frames are looked at, and none when fewer than
+        three do.
+    """
+    cav = np.array(cavity_mm2, dtype=np.float64)
+    both = np.flatnonzero((cav[:, 0] > 0) & (cav[:, 1] > 0))
+    raised = np.zeros(len(cav), dtype=bool)
+    if both.size < 3:
+        return cav, raised
+    apex = both[-1] if base_is_first else both[0]
+    looked = np.zeros(len(cav), dtype=bool)
+    looked[both] = True
+    looked[apex] = False
+    raised = looked & (cav[:, 0] < cav[:, 1])
+    fine = looked & ~raised
+    ratio = float(np.median(cav[fine, 0] / cav[fine, 1])) if fine.any() else 1.0
+    cav[raised, 0] = cav[raised, 1] * ratio
+    return cav, raised
+
+
 def drop_unmeasurable_ends(measured: list[SliceMeasure], excluded: dict[int, str], keep: int | None = None
                            ) -> tuple[list[SliceMeasure], dict[int, str]]:
     """Leave out the slices at either end of the run (toward the apex or the base) whose prediction is
@@ -439,7 +478,10 @@ def mask_function(measured: list[SliceMeasure], gap_mm: float, bsa_m2: float | N
     A slice whose masks hold no LV counts 0 at the ends of the stack (the apical cap, a cavity
     obliterated at ES, above the base); between two slices whose masks hold LV it takes its
     regressed areas instead (:func:`interior_gaps`; ``slices_filled_from_regression`` lists those slices'
-    numbers at ED and ES).
+    numbers at ED and ES). A slice whose masks hold LV at both frames, other than the apical end of
+    those, whose ED cavity is below its ES one has its ED cavity raised (:func:`raise_ed_below_es`;
+    ``slices_ed_cavity_raised``); the base is the end :func:`base_first` finds on the regressed ED
+    cavities, as for the AHA levels.
     """
     a1 = np.stack([np.nan_to_num(np.asarray(m.mask_indices.cavity_area_mm2)) for m in measured])  # (S, 2)
     a2 = np.stack([np.nan_to_num(np.asarray(m.mask_indices.myocardium_area_mm2)) for m in measured])
@@ -447,11 +489,13 @@ def mask_function(measured: list[SliceMeasure], gap_mm: float, bsa_m2: float | N
     r1 = np.stack([np.asarray(m.indices.cavity_area_mm2)[[ed, es]] for m in measured])
     r2 = np.stack([np.asarray(m.indices.myocardium_area_mm2)[[ed, es]] for m in measured])
     gaps = interior_gaps(held)
-    out = function_figures(disc_volumes_ml(np.where(gaps, r1, a1), gap_mm),
+    drawn, raised = raise_ed_below_es(a1, base_first(r1[:, 0]))  # the masks' own areas: a filled gap is no reference
+    out = function_figures(disc_volumes_ml(np.where(gaps, r1, drawn), gap_mm),
                            disc_volumes_ml(np.where(gaps, r2, a2), gap_mm), 0, 1, bsa_m2)
     out["slices_without_lv_mask"] = {"ed": int((~held[:, 0]).sum()), "es": int((~held[:, 1]).sum())}
     numbers = np.array([m.index for m in measured])
     out["slices_filled_from_regression"] = {"ed": numbers[gaps[:, 0]].tolist(), "es": numbers[gaps[:, 1]].tolist()}
+    out["slices_ed_cavity_raised"] = numbers[raised].tolist()
     out["regressed_where_masks_hold_lv"] = function_figures(disc_volumes_ml(r1 * held, gap_mm),
                                                             disc_volumes_ml(r2 * held, gap_mm), 0, 1, bsa_m2)
     return out
@@ -514,7 +558,9 @@ def combine(measured: list[SliceMeasure], excluded: dict[int, str], positions_mm
                    "distance between adjacent slice positions; "
                    + ("EDV, ESV and mass from the border network's masks at ED and ES (a slice whose masks hold no LV "
                       "counts 0 at the ends of the stack and takes its regressed areas between two slices whose masks "
-                      "hold LV), the volume curve from the regressed areas" if borders is not None else
+                      "hold LV; a slice other than the apical one drawn with less cavity at ED than at ES has its ED "
+                      "cavity raised to its ES cavity x the other slices' median ED/ES ratio), the volume curve from "
+                      "the regressed areas" if borders is not None else
                       "from the regressed areas"),
         "ed_es": ("the volume curve's highest and lowest frame, by the method's polynomial rule" if ph is not None
                   else "given"),
@@ -525,6 +571,10 @@ def combine(measured: list[SliceMeasure], excluded: dict[int, str], positions_mm
         "bsa": "Mosteller: sqrt(height cm x weight kg / 3600)" if bsa_m2 else "not given (--height, --weight)",
     }
     warnings = []
+    if func.get("slices_ed_cavity_raised"):
+        warnings.append(f"the border network drew slice(s) {', '.join(map(str, func['slices_ed_cavity_raised']))} "
+                        "with less cavity at ED than at ES, which only the apical slice can hold: their ED cavity was "
+                        "taken as their ES cavity x the other slices' median ED/ES ratio; check their borders")
     filled = func.get("slices_filled_from_regression", {})
     for phase in ("ed", "es"):
         if filled.get(phase):
@@ -592,7 +642,7 @@ def check_enough_slices(locs: list[LVLocation | None]) -> None:
 
 __all__ = [
     "WholeHeart", "SliceMeasure", "lv_slices", "measure_slices", "combine", "disc_volumes_ml", "timing_check",
-    "measurable", "measurable_frames", "drop_unmeasurable_ends",
+    "measurable", "measurable_frames", "drop_unmeasurable_ends", "interior_gaps", "raise_ed_below_es",
     "slice_spacing_mm", "aha_segments", "body_surface_area_m2", "function_figures", "base_first",
     "check_enough_slices", "APICAL_WEIGHTS", "MYOCARDIUM_DENSITY_G_PER_ML",
 ]
