@@ -489,7 +489,7 @@ def mask_function(measured: list[SliceMeasure], gap_mm: float, bsa_m2: float | N
     r1 = np.stack([np.asarray(m.indices.cavity_area_mm2)[[ed, es]] for m in measured])
     r2 = np.stack([np.asarray(m.indices.myocardium_area_mm2)[[ed, es]] for m in measured])
     gaps = interior_gaps(held)
-    cavity, raised = raise_ed_below_es(a1, base_first(r1[:, 0]))  # on the masks' own areas: a filled gap is no reference
+    cavity, raised = raise_ed_below_es(a1, base_first(r1[:, 0]))  # the masks' areas: a filled gap is no reference
     out = function_figures(disc_volumes_ml(np.where(gaps, r1, cavity), gap_mm),
                            disc_volumes_ml(np.where(gaps, r2, a2), gap_mm), 0, 1, bsa_m2)
     out["slices_without_lv_mask"] = {"ed": int((~held[:, 0]).sum()), "es": int((~held[:, 1]).sum())}
