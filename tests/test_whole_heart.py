@@ -420,7 +420,7 @@ def test_an_ed_cavity_drawn_below_its_es_one_is_raised_and_warned(monkeypatch):
     # at ES; slice 4, the apical end, 40 against 60, which an apical cap may hold
     measured = [slice_(0, 1500.0, 1000.0, 1600.0), slice_(1, 1200.0, 600.0, 1400.0), slice_(2, 300.0, 600.0, 1200.0),
                 slice_(3, 900.0, 600.0, 900.0), slice_(4, 40.0, 60.0, 100.0)]
-    f = mask_function(measured, 10.0, None, 0, 1)
+    f = mask_function(measured, 10.0, None, 0, 1, base_is_first=True)
     assert f["slices_ed_cavity_raised"] == [2]
     ratio = np.median([1.5, 2.0, 1.5])  # slices 0, 1, 3
     assert f["edv_ml"] == pytest.approx((1500 + 1200 + 600 * ratio + 900 + 40) * 10 / 1000)
@@ -449,7 +449,7 @@ def test_masks_missing_between_two_lv_slices_take_the_regressed_areas():
     # ED: every slice holds LV; ES: the apical end (slice 0) holds none, slice 2 misses between 1 and 3
     measured = [slice_(0, [400.0, np.nan]), slice_(1, [900.0, 500.0]), slice_(2, [900.0, np.nan]),
                 slice_(3, [900.0, 500.0])]
-    f = mask_function(measured, 10.0, None, 0, 1)
+    f = mask_function(measured, 10.0, None, 0, 1, base_is_first=True)
     assert f["slices_without_lv_mask"] == {"ed": 0, "es": 2}
     assert f["slices_filled_from_regression"] == {"ed": [], "es": [2]}
     assert f["edv_ml"] == pytest.approx((400 + 900 * 3) * 10 / 1000)

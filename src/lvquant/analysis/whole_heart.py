@@ -312,12 +312,15 @@ def drop_unmeasurable_ends(measured: list[SliceMeasure], excluded: dict[int, str
             f"the networks' prediction is not a measurement on slice(s) {', '.join(map(str, inner))} inside the stack's "
             "LV slices (a non-positive or non-finite area, dimension or wall thickness), so the volumes cannot be "
             "summed; check those slices with --slice")
-    out = dict(excluded)
-    for m in (m for m, good in zip(measured, ok) if not good):  # no gap inside, so these are the ends
-        out[m.index] = ("at the end of the LV slices, the networks' prediction is not a measurement here (a "
-                        "non-positive or non-finite area, dimension or wall thickness): a cavity closing at the apex "
-                        "or a slice beyond the LV")
-    return [m for m, good in zip(measured, ok) if good], out
+    out, kept = dict(excluded), []
+    for m, good in zip(measured, ok):
+        if good:
+            kept.append(m)
+        else:  # none inside the run, so these are its ends
+            out[m.index] = ("at the end of the LV slices, the networks' prediction is not a measurement here (a "
+                            "non-positive or non-finite area, dimension or wall thickness): a cavity closing at the "
+                            "apex or a slice beyond the LV")
+    return kept, out
 
 
 def _localiser_side(loc: LVLocation, spacing: tuple[float, float], ensemble: Ensemble) -> float:
@@ -469,8 +472,8 @@ def add_borders(measured: list[SliceMeasure], borders: Any, ed: int, es: int,
             for m in measured]
 
 
-def mask_function(measured: list[SliceMeasure], gap_mm: float, bsa_m2: float | None, ed: int, es: int
-                  ) -> dict[str, Any]:
+def mask_function(measured: list[SliceMeasure], gap_mm: float, bsa_m2: float | None, ed: int, es: int,
+                  base_is_first: bool) -> dict[str, Any]:
     """EDV, ESV, SV, EF and mass from the border network's masks (disc summation), how many slices'
     ED or ES masks hold no LV, and (``regressed_where_masks_hold_lv``) the regressed figures with
     those slice-frames counted 0.
@@ -480,8 +483,8 @@ def mask_function(measured: list[SliceMeasure], gap_mm: float, bsa_m2: float | N
     regressed areas instead (:func:`interior_gaps`; ``slices_filled_from_regression`` lists those slices'
     numbers at ED and ES). A slice whose masks hold LV at both frames, other than the apical end of
     those, whose ED cavity is below its ES one has its ED cavity raised (:func:`raise_ed_below_es`;
-    ``slices_ed_cavity_raised``); the base is the end :func:`base_first` finds on the regressed ED
-    cavities, as for the AHA levels.
+    ``slices_ed_cavity_raised``); ``base_is_first``: whether the first slice is the base, the AHA
+    levels' decision (:func:`aha_segments`' ``base_first_in_stack``).
     """
     a1 = np.stack([np.nan_to_num(np.asarray(m.mask_indices.cavity_area_mm2)) for m in measured])  # (S, 2)
     a2 = np.stack([np.nan_to_num(np.asarray(m.mask_indices.myocardium_area_mm2)) for m in measured])
@@ -489,7 +492,7 @@ def mask_function(measured: list[SliceMeasure], gap_mm: float, bsa_m2: float | N
     r1 = np.stack([np.asarray(m.indices.cavity_area_mm2)[[ed, es]] for m in measured])
     r2 = np.stack([np.asarray(m.indices.myocardium_area_mm2)[[ed, es]] for m in measured])
     gaps = interior_gaps(held)
-    cavity, raised = raise_ed_below_es(a1, base_first(r1[:, 0]))  # the masks' areas: a filled gap is no reference
+    cavity, raised = raise_ed_below_es(a1, base_is_first)  # the masks' areas: a filled gap is no reference
     out = function_figures(disc_volumes_ml(np.where(gaps, r1, cavity), gap_mm),
                            disc_volumes_ml(np.where(gaps, r2, a2), gap_mm), 0, 1, bsa_m2)
     out["slices_without_lv_mask"] = {"ed": int((~held[:, 0]).sum()), "es": int((~held[:, 1]).sum())}
@@ -548,7 +551,8 @@ def combine(measured: list[SliceMeasure], excluded: dict[int, str], positions_mm
     ed_s, es_s = at_source(ed_c), at_source(es_c)
     regressed = function_figures(vol, myo, ed_s, es_s, bsa_m2)
     if borders is not None:  # chosen on validation patients: see FUNCTION_SOURCE
-        func = {**mask_function(measured, gap, bsa_m2, ed_c, es_c), "source": FUNCTION_SOURCE, "regressed": regressed}
+        func = {**mask_function(measured, gap, bsa_m2, ed_c, es_c, aha["base_first_in_stack"]),
+                "source": FUNCTION_SOURCE, "regressed": regressed}
     else:
         func = {**regressed, "source": "regressed areas"}
     method = {
