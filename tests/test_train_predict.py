@@ -262,3 +262,72 @@ def test_learning_rate_schedule_warms_up_then_decays():
         TrainConfig(lr=0.0)
     with pytest.raises(InputError):
         TrainConfig(warmup_epochs=-1)
+
+
+def test_an_average_of_fine_tuned_folders_is_the_weighted_mean_of_their_weights(trained, tmp_path):
+    from lvquant.train import average_ensembles
+
+    out, manifest = trained
+    tuned = tmp_path / "tuned"
+    train_ensemble(_toy(), tuned, n_folds=3, split="contiguous", config=TrainConfig.quick(epochs=1, seed=6, lr=5e-3,
+                                                                                          warmup_epochs=0), init=out)
+    avg = average_ensembles([out, tuned], [0.25, 0.75], tmp_path / "avg", name="avg")
+    assert avg["name"] == "avg" and [m["fold"] for m in avg["models"]] == [0, 1, 2]
+    assert [a["weight"] for a in avg["training"]["averaged_from"]] == [0.25, 0.75]
+    assert "cross_validation" not in avg["training"]
+    changed = False
+    for k in range(3):
+        a, b = load_state(out / f"fold_{k}.safetensors"), load_state(tuned / f"fold_{k}.safetensors")
+        c = load_state(tmp_path / "avg" / f"fold_{k}.safetensors", avg["models"][k]["sha256"])
+        for name, t in c.items():
+            if t.is_floating_point():
+                np.testing.assert_allclose(t.numpy(), 0.25 * a[name].numpy() + 0.75 * b[name].numpy(), atol=1e-6)
+                changed |= not np.allclose(a[name].numpy(), b[name].numpy())
+            else:
+                assert np.array_equal(t.numpy(), b[name].numpy())
+    assert changed  # the fine-tune moved the weights, so the average is neither source
+    # the inference graph is the averaged networks': equal folders average to the same predictions
+    same = average_ensembles([out, out], [0.5, 0.5], tmp_path / "same")
+    x = _toy(1)
+    p0 = Ensemble.load(out).predict_raw(x.images[0], 1.5).mean.to_array()
+    p1 = Ensemble.load(tmp_path / "same").predict_raw(x.images[0], 1.5).mean.to_array()
+    np.testing.assert_allclose(p1, p0, rtol=1e-5, atol=1e-6)
+    assert same["models"][0]["averaged_from"] == [manifest["models"][0]["sha256"]] * 2
+
+
+def test_averaging_refuses_bad_weights_and_folders_that_disagree(trained, tmp_path):
+    from lvquant.train import average_ensembles
+
+    out, _ = trained
+    with pytest.raises(InputError, match="sum to 1"):
+        average_ensembles([out, out], [0.5, 0.6], tmp_path / "a")
+    with pytest.raises(InputError, match="positive"):
+        average_ensembles([out, out], [1.5, -0.5], tmp_path / "b")
+    with pytest.raises(InputError, match="two or more"):
+        average_ensembles([out], [1.0], tmp_path / "c")
+    other = tmp_path / "other"
+    train_ensemble(_toy(), other, n_folds=2, split="contiguous", config=TrainConfig.quick(epochs=1, seed=5))
+    with pytest.raises(InputError, match="2 models"):
+        average_ensembles([out, other], [0.5, 0.5], tmp_path / "d")
+    wide = tmp_path / "wide"
+    train_ensemble(_toy(), wide, n_folds=3, split="contiguous", config=TrainConfig.quick(epochs=1, seed=5, lr=1e-3,
+                                                                                        warmup_epochs=0))
+    manifest = json.loads((wide / "manifest.json").read_text())
+    mean = list(manifest["targets"]["mean"])
+    manifest["targets"]["mean"][0] += 0.01
+    (wide / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(InputError, match="targets"):
+        average_ensembles([out, wide], [0.5, 0.5], tmp_path / "e")
+    manifest["targets"]["mean"] = mean  # the same targets again, but patient p003 in another fold
+    manifest["training"]["patient_folds"] = {"p003": 2}
+    (wide / "manifest.json").write_text(json.dumps(manifest))
+    theirs = json.loads((out / "manifest.json").read_text())
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for f in out.iterdir():
+        (mine / f.name).write_bytes(f.read_bytes())
+    theirs["training"]["patient_folds"] = {"p003": 1}
+    (mine / "manifest.json").write_text(json.dumps(theirs))
+    with pytest.raises(InputError, match="patient p003 lies in fold 1"):
+        average_ensembles([mine, wide], [0.5, 0.5], tmp_path / "f")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "other", "wide"]  # refused before any output folder
