@@ -699,12 +699,12 @@ def average_ensembles(folders: list[str | Path], weights: list[float], out_dir: 
     Fold k of the result is ``sum_i weights[i] * state_i[k]`` over every floating-point tensor
     (BatchNorm running statistics included; integer counters are taken from the last folder).
     Networks fine-tuned from the same weights stay close enough in weight space for their
-    average to be a network in its own right, and it can sit between its sources' errors, on
-    two kinds of data, at less than the mean of their costs (docs/RESULTS.md, 2026-12-04).
+    average to be a network in its own right, between its sources on the data each was better
+    at (docs/RESULTS.md, 2026-12-04).
 
     Cross-validation stays honest only if fold k of every folder never saw fold k's patients:
     so the folders must agree on every patient's fold they share (``training.patient_folds``),
-    and hold the same network, input spec and target standardisation.
+    and hold the same network, input spec, target standardisation and folds.
 
     Args:
         folders: two or more model folders written by :func:`train_ensemble`.
@@ -713,8 +713,9 @@ def average_ensembles(folders: list[str | Path], weights: list[float], out_dir: 
 
     Returns:
         The manifest written: the last folder's ``training`` entry, with ``patient_folds``
-        the union of the folders', the union of their patients in ``data.provenance``, and
-        ``averaged_from`` naming each folder's ensemble, weight, fold checksums and training.
+        the union of the folders', their sources, patients and licences merged in
+        ``data.provenance``, and ``averaged_from`` naming each folder's ensemble, weight,
+        fold checksums and training.
 
     Raises:
         InputError: fewer than two folders, bad weights, or folders that disagree.
@@ -726,13 +727,14 @@ def average_ensembles(folders: list[str | Path], weights: list[float], out_dir: 
         raise InputError(f"the weights must be positive and sum to 1; got {list(weights)}")
     manifests = [read_manifest(f) for f in folders]
     first = manifests[0]
-    for f, m in zip(folders[1:], manifests[1:]):
+    models_of = [sorted(m["models"], key=lambda x: x["fold"]) for m in manifests]  # per folder, in fold order
+    for f, m, models in zip(folders[1:], manifests[1:], models_of[1:]):
         for key in ("network", "input_spec", "targets"):
             if m[key] != first[key]:
                 raise InputError(f"{f} differs from {folders[0]} in its {key.replace('_', ' ')}: "
                                  "only folders fine-tuned from one ensemble can be averaged")
-        if len(m["models"]) != len(first["models"]):
-            raise InputError(f"{f} holds {len(m['models'])} models, {folders[0]} {len(first['models'])}")
+        if [x["fold"] for x in models] != [x["fold"] for x in models_of[0]]:
+            raise InputError(f"{f} holds {len(models)} models, {folders[0]} {len(models_of[0])}")
     patient_folds: dict[str, int] = {}
     for f, m in zip(folders, manifests):
         for patient, fold in m.get("training", {}).get("patient_folds", {}).items():
@@ -740,21 +742,19 @@ def average_ensembles(folders: list[str | Path], weights: list[float], out_dir: 
                 raise InputError(f"patient {patient} lies in fold {patient_folds[patient]} in one folder and in "
                                  f"fold {fold} in {f}: an average would have seen its validation patients")
     out = check_writable_dir(out_dir)
-    n_folds = len(first["models"])
     models, states = [], []
-    for k in range(n_folds):
-        sources = [(Path(f), next(x for x in m["models"] if x["fold"] == k)) for f, m in zip(folders, manifests)]
-        loaded = [load_state(f / x["file"], x.get("sha256")) for f, x in sources]
+    for sources in zip(*models_of):  # fold k of every folder
+        loaded = [load_state(Path(f) / x["file"], x.get("sha256")) for f, x in zip(folders, sources)]
         state = {}
         for key, last in loaded[-1].items():
             if last.is_floating_point():
-                total = sum(float(wi) * st[key].double() for wi, st in zip(w, loaded))
-                state[key] = total.to(last.dtype)
+                state[key] = sum(float(wi) * st[key].double() for wi, st in zip(w, loaded)).to(last.dtype)
             else:
                 state[key] = last.clone()
+        k = int(sources[0]["fold"])
         path = out / f"fold_{k}.safetensors"
         models.append({"file": path.name, "fold": k, "sha256": save_state(state, path),
-                       "averaged_from": [x.get("sha256") for _, x in sources]})
+                       "averaged_from": [x.get("sha256") for x in sources]})
         states.append(state)
     inference = write_inference_graph(out, states, first["network"], InputSpec.from_dict(first["input_spec"]),
                                       np.array(first["targets"]["mean"]), np.array(first["targets"]["std"]))
@@ -763,23 +763,28 @@ def average_ensembles(folders: list[str | Path], weights: list[float], out_dir: 
     if patient_folds:
         training["patient_folds"] = patient_folds
     provenance = training.get("data", {}).get("provenance")
-    if isinstance(provenance, dict) and "patients" in provenance:
-        patients = set()
-        for m in manifests:
-            patients |= set(m.get("training", {}).get("data", {}).get("provenance", {}).get("patients", []))
-        provenance["patients"] = sorted(patients)
+    if isinstance(provenance, dict):
+        _merge_provenance(provenance, [m.get("training", {}).get("data", {}).get("provenance", {}) for m in manifests])
     training["averaged_from"] = [
-        {"name": m.get("name"), "weight": float(wi), "sha256": [x.get("sha256") for x in
-                                                              sorted(m["models"], key=lambda x: x["fold"])],
+        {"name": m.get("name"), "weight": float(wi), "sha256": [x.get("sha256") for x in models],
          "training": {k2: v for k2, v in m.get("training", {}).items() if k2 not in ("folds", "patient_folds")}}
-        for m, wi in zip(manifests, w)]
-    manifest = {key: first[key] for key in ("format", "network", "network_config", "input_spec", "targets")}
-    manifest.update({"name": name, "lvquant_version": __version__, "inference": inference, "models": models,
-                     "training": training})
-    manifest = {key: manifest[key] for key in ("format", "name", "lvquant_version", "network", "network_config",
-                                               "input_spec", "inference", "targets", "models", "training")}
+        for m, models, wi in zip(manifests, models_of, w)]
+    manifest = {"format": first["format"], "name": name, "lvquant_version": __version__,
+                "network": first["network"], "network_config": first["network_config"],
+                "input_spec": first["input_spec"], "inference": inference, "targets": first["targets"],
+                "models": models, "training": training}
     write_manifest(out, manifest)
     return manifest
+
+
+def _merge_provenance(into: dict[str, Any], provenances: list[dict[str, Any]]) -> None:
+    """Widen ``into`` (a manifest's ``data.provenance``) to every source, patient and licence of
+    ``provenances``: an average's weights derive from all of its folders' training data."""
+    for key in ("sources", "patients"):
+        if key in into:
+            into[key] = sorted(set().union(*(p.get(key, []) for p in provenances)))
+    if "licences" in into:
+        into["licences"] = {k: v for p in provenances for k, v in p.get("licences", {}).items()}
 
 
 def write_inference_graph(folder: Path, states: list[dict[str, torch.Tensor]], network: str, spec: InputSpec,
