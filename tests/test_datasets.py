@@ -373,3 +373,49 @@ def test_add_phantom_stack_crops_rings_only_leaves_out_the_apical_cap(tmp_path):
     stack = read_crops(out).indices[1:]
     assert len(stack) == 11  # of 12 slices, one is in the solid cap (seed 23, subject 2)
     assert np.all(stack[..., 0] > 0) and np.all(np.isfinite(stack[..., 5:]))
+
+
+def test_mix_crops_repeats_the_real_rows_in_their_patients_fold_and_adds_each_phantom_file_once(tmp_path):
+    import dataclasses
+    import importlib.util
+    import subprocess
+    import sys
+
+    from lvquant.datasets.collect import phantom_pairs
+    from lvquant.datasets.files import read_crops, save_crops
+    from lvquant.phantom import generate_lvquan_dataset
+    from lvquant.train import prepare_crops
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "mix_crops.py"
+    module_spec = importlib.util.spec_from_file_location("mix_crops", script)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+
+    spec = InputSpec()
+    pairs = phantom_pairs(generate_lvquan_dataset(2, 22, workers=1), spec, name="ph22")
+    # row 0 stands for a real patient, row 1 stays a phantom subject of file "ph22"
+    base = dataclasses.replace(pairs, sources=("acdc", "phantom"), subjects=("patient001", "ph22-1"))
+    extra = generate_lvquan_dataset(1, 23, workers=1)
+
+    mixed = module.mix(base, [("ph23", extra)], 3)
+    assert len(mixed) == 5 and mixed.subjects.count("patient001") == 3 and mixed.sources.count("acdc") == 3
+    copies = [i for i, s in enumerate(mixed.subjects) if s == "patient001"]
+    assert all(np.array_equal(mixed.images[i], base.images[0]) for i in copies)
+    assert mixed.subjects[-1] == "ph23-0" and mixed.sources[-1] == "phantom"
+    groups = prepare_crops(mixed).groups
+    assert len({groups[i] for i in copies}) == 1  # one patient: the folds keep its copies together
+    assert len(module.mix(base, [], 1)) == 2
+    with pytest.raises(InputError, match="already in the base"):
+        module.mix(base, [("ph22", extra)], 1)
+    with pytest.raises(InputError, match="1 or more"):
+        module.mix(base, [], 0)
+
+    base_file, out = tmp_path / "base.npz", tmp_path / "out.npz"
+    save_crops(base, base_file)
+    proc = subprocess.run([sys.executable, str(script), "--base", str(base_file), "--repeat-real", "0",
+                           "--out", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and not out.exists()
+    proc = subprocess.run([sys.executable, str(script), "--base", str(base_file), "--repeat-real", "2",
+                           "--out", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert read_crops(out).subjects == ("patient001", "ph22-1", "patient001")
