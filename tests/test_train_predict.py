@@ -233,6 +233,26 @@ def test_fine_tuning_starts_each_fold_from_the_given_model(trained, tmp_path):
         assert any(not np.allclose(other[name].numpy(), before[name].numpy()) for name in weights)
 
 
+def test_fine_tuning_into_a_wider_network_starts_each_fold_from_the_narrow_model(tmp_path):
+    narrow_dir, wide_dir = tmp_path / "narrow", tmp_path / "wide"
+    narrow = train_ensemble(_toy(), narrow_dir, n_folds=3, split="contiguous",
+                            config=TrainConfig.quick(network="dla-small", epochs=1, seed=5))
+    cfg = TrainConfig.quick(network="dla-small-wide", epochs=1, seed=5, lr=1e-12, warmup_epochs=0)
+    wide = train_ensemble(_toy(), wide_dir, n_folds=3, split="contiguous", config=cfg, init=narrow_dir)
+    assert wide["network"] == "dla-small-wide" and wide["network_config"]["hidden"] == 128
+    assert wide["training"]["initialised_from"]["widened_from"] == "dla-small"
+    assert wide["training"]["initialised_from"]["sha256"] == [m["sha256"] for m in narrow["models"]]
+    for k in range(3):  # a vanishing learning rate: the old channels' weights are model k's
+        before, after = load_state(narrow_dir / f"fold_{k}.safetensors"), load_state(wide_dir / f"fold_{k}.safetensors")
+        blocks = [name for name in before if name.endswith(("conv1.weight", "conv2.weight"))]
+        assert blocks
+        for name in blocks:
+            corner = after[name][tuple(slice(0, n) for n in before[name].shape)]
+            np.testing.assert_allclose(corner.numpy(), before[name].numpy(), atol=1e-6)
+        assert any(after[name].shape != before[name].shape for name in blocks)
+    assert Ensemble.load(wide_dir).predict(np.zeros((2, 80, 80), np.float32), 1.5).members.shape == (3, 2, 11)
+
+
 def test_fine_tuning_refuses_models_that_saw_the_validation_folds(trained, tmp_path):
     out, _ = trained
     with pytest.raises(InputError, match="other folds"):

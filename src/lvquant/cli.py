@@ -459,7 +459,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--lr", type=float, metavar="RATE", help="peak learning rate (default 0.002)")
     tr.add_argument("--warmup", type=float, metavar="E", help="learning-rate warm-up in epochs (default 1; 0 when fine-tuning)")
     tr.add_argument("--init", metavar="DIR", help="fine-tune: start fold k from model k of this model folder")
-    tr.add_argument("--network", metavar="NAME", help="DLA variant: dla-tiny, dla-small (default), dla-base")
+    tr.add_argument("--network", metavar="NAME", help="DLA variant: dla-tiny, dla-small (default), dla-small-wide, dla-base; with --init, a variant "
+                    "wider than its networks grows from them (lvquant.nets.widen)")
     tr.add_argument("--intensity", choices=("equalize", "percentile"), help="input normalisation (default equalize)")
     tr.add_argument("--flip", action="store_true", help="also augment with vertical flips (labels permuted)")
     tr.add_argument("--rotate", type=float, metavar="DEG",

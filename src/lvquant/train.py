@@ -50,6 +50,7 @@ from .folds import contiguous_folds, kmeans_folds, subject_descriptors
 from .indices import normalised_to_mm
 from .nets.dla import DLA_VARIANTS, create_dla
 from .nets.export import OPSET, build_graph, export_onnx
+from .nets.widen import can_widen, widen_state
 from .outputs import atomic_file, check_writable_dir, write_text_atomic
 from .weights_io import (MANIFEST_FORMAT, ONNX_NAME, load_state, read_manifest, save_state, sha256_file,
                          write_manifest)
@@ -560,8 +561,11 @@ def _init_ensemble(folder: str | Path, manifest: dict[str, Any], cfg: TrainConfi
     the same data, its folds must be these folds: otherwise model k would have
     seen fold k's validation subjects and the validation would be contaminated.
     """
-    if manifest["network"] != cfg.network:
-        raise InputError(f"--init {folder} holds {manifest['network']} networks, not {cfg.network}")
+    widen = manifest["network"] != cfg.network
+    if widen and not (manifest["network"] in DLA_VARIANTS
+                      and can_widen(DLA_VARIANTS[manifest["network"]], DLA_VARIANTS[cfg.network])):
+        raise InputError(f"--init {folder} holds {manifest['network']} networks, not {cfg.network} "
+                         "(nor a narrower variant that it widens)")
     init_spec = InputSpec.from_dict(manifest["input_spec"])
     if init_spec.crop_pixels != data.crop_pixels:
         raise InputError(f"--init {folder} holds networks for {init_spec.crop_pixels}-pixel crops; "
@@ -582,6 +586,10 @@ def _init_ensemble(folder: str | Path, manifest: dict[str, Any], cfg: TrainConfi
     states = [load_state(Path(folder) / m["file"], m.get("sha256")) for m in models]
     provenance = {"name": manifest.get("name"), "sha256": [m.get("sha256") for m in models],
                   "training": {k: v for k, v in training.items() if k != "folds"}}
+    if widen:  # the same function in a wider network (lvquant.nets.widen); the added channels start random
+        states = [widen_state(st, manifest["network"], cfg.network, input_size=data.crop_pixels, seed=cfg.seed * 1009 + k)
+                  for k, st in enumerate(states)]
+        provenance["widened_from"] = manifest["network"]
     return states, np.array(manifest["targets"]["mean"]), np.array(manifest["targets"]["std"]), provenance
 
 

@@ -34,5 +34,9 @@ class DLAConfig:
 DLA_VARIANTS: dict[str, DLAConfig] = {
     "dla-tiny": DLAConfig(levels=(1, 1, 1, 1, 1), channels=(4, 4, 8, 8, 16, 16), head_channels=8, hidden=16),
     "dla-small": DLAConfig(levels=(0, 1, 1, 1, 1), channels=(8, 8, 16, 24, 48, 64), head_channels=24, hidden=96),
+    # dla-small with wider low-resolution stages, head and hidden layer (1.7 x the operations, 2 x the
+    # weights): room for the phantom and real patients at once; grown from a trained dla-small by
+    # lvquant.nets.widen (lvquant train --init FOLDER --network dla-small-wide).
+    "dla-small-wide": DLAConfig(levels=(0, 1, 1, 1, 1), channels=(8, 8, 16, 32, 64, 96), head_channels=32, hidden=128),
     "dla-base": DLAConfig(levels=(1, 1, 1, 2, 1), channels=(16, 16, 32, 64, 128, 192), head_channels=48, hidden=192),
 }
