@@ -36,13 +36,15 @@ def can_widen(old: DLAConfig, new: DLAConfig) -> bool:
 
 
 def _root_segments(net: DLA, input_size: int) -> dict[str, list[int]]:
-    """Channels of each child a Root concatenates, by the Root's state-dict prefix (one forward pass)."""
+    """Channels of each child a Root concatenates, keyed by the state-dict name of the Root's
+    convolution weight (``level2.root.conv.weight``), from one forward pass."""
     segments: dict[str, list[int]] = {}
     hooks = []
     for name, module in net.named_modules():
         if isinstance(module, Root):
+            key = f"{name}.conv.weight"
             hooks.append(module.register_forward_pre_hook(
-                lambda _m, children, name=name: segments.__setitem__(name, [c.shape[1] for c in children])))
+                lambda _m, children, key=key: segments.__setitem__(key, [c.shape[1] for c in children])))
     was_training = net.training
     net.eval()
     with torch.no_grad():
@@ -95,10 +97,8 @@ def widen_state(state: dict[str, torch.Tensor], old_name: str, new_name: str, *,
         if old.ndim <= 1:  # BatchNorm scale, shift and statistics, biases: the old channels first
             out[:old.shape[0]] = old
         else:  # convolution (out, in, k, k) or linear (out, in) weights
-            prefix = key.rsplit(".", 2)[0] if key.endswith(".conv.weight") else None
             out[:old.shape[0]] = 0.0  # an old channel hears no added channel...
-            for o_start, n_start, width in _input_blocks(old.shape[1], old_segments.get(prefix),
-                                                         new_segments.get(prefix)):
+            for o_start, n_start, width in _input_blocks(old.shape[1], old_segments.get(key), new_segments.get(key)):
                 out[:old.shape[0], n_start:n_start + width] = old[:, o_start:o_start + width]  # ...only its old inputs
         wide[key] = out
     return wide
@@ -111,7 +111,7 @@ def _input_blocks(n_old_inputs: int, old_segments: list[int] | None, new_segment
     if old_segments is None:
         return [(0, 0, n_old_inputs)]
     blocks, o_start, n_start = [], 0, 0
-    for o_width, n_width in zip(old_segments, new_segments or old_segments):
+    for o_width, n_width in zip(old_segments, new_segments or []):
         blocks.append((o_start, n_start, o_width))
         o_start, n_start = o_start + o_width, n_start + n_width
     return blocks
