@@ -110,8 +110,10 @@ def _input_blocks(n_old_inputs: int, old_segments: list[int] | None, new_segment
     one block at 0 for a plain layer, one per child for a Root's concatenation."""
     if old_segments is None:
         return [(0, 0, n_old_inputs)]
+    if new_segments is None or len(new_segments) != len(old_segments):
+        raise ValueError(f"the wider network's aggregation node joins {new_segments}, the narrow one's {old_segments}")
     blocks, o_start, n_start = [], 0, 0
-    for o_width, n_width in zip(old_segments, new_segments or []):
+    for o_width, n_width in zip(old_segments, new_segments):
         blocks.append((o_start, n_start, o_width))
         o_start, n_start = o_start + o_width, n_start + n_width
     return blocks
