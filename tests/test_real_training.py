@@ -100,6 +100,11 @@ def test_fine_tuning_on_changed_data_keeps_every_patients_fold(packs, capsys, tm
     assert main(["train", "--data", str(rings), "--out", str(second), "--quick", "--folds", "3", "--init", str(first),
                  "--seed", "2", "--quiet"]) == 0
     assert json.loads((second / "manifest.json").read_text())["training"]["patient_folds"] == kept
+    # without --network (nor --quick) a fine-tune keeps the --init folder's network, here --quick's dla-tiny
+    third = tmp_path / "same_network"
+    assert main(["train", "--data", str(rings), "--out", str(third), "--folds", "3", "--init", str(first),
+                 "--epochs", "1", "--quiet"]) == 0
+    assert json.loads((third / "manifest.json").read_text())["network"] == "dla-tiny"
     # a folder that trained on these patients without recording their folds is refused
     m = json.loads((first / "manifest.json").read_text())
     del m["training"]["patient_folds"]

@@ -107,7 +107,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
         dataset = read_lvquan(args.data)
         data = prepare(dataset, description=f"{Path(args.data).name}: {dataset.n_subjects} subjects x "
                        f"{dataset.n_frames} frames", sha256=sha)
-    overrides = {k: v for k, v in {"epochs": args.epochs, "seed": args.seed, "network": args.network,
+    network = args.network
+    if network is None and args.init is not None:  # fine-tuning keeps the --init folder's network
+        from .weights_io import read_manifest
+
+        network = read_manifest(args.init)["network"]
+    overrides = {k: v for k, v in {"epochs": args.epochs, "seed": args.seed, "network": network,
                                    "intensity": args.intensity, "threads": args.threads,
                                    "patience": args.patience, "batch_size": args.batch_size, "lr": args.lr,
                                    "warmup_epochs": args.warmup}.items()
@@ -459,8 +464,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--lr", type=float, metavar="RATE", help="peak learning rate (default 0.002)")
     tr.add_argument("--warmup", type=float, metavar="E", help="learning-rate warm-up in epochs (default 1; 0 when fine-tuning)")
     tr.add_argument("--init", metavar="DIR", help="fine-tune: start fold k from model k of this model folder")
-    tr.add_argument("--network", metavar="NAME", help="DLA variant: dla-tiny, dla-small (default), dla-small-wide, dla-base; with --init, a variant "
-                    "wider than its networks grows from them (lvquant.nets.widen)")
+    tr.add_argument("--network", metavar="NAME", help="DLA variant: dla-tiny, dla-small (default; with --init, that folder's), dla-small-wide, "
+                    "dla-base; with --init, a variant wider than its networks grows from them (lvquant.nets.widen)")
     tr.add_argument("--intensity", choices=("equalize", "percentile"), help="input normalisation (default equalize)")
     tr.add_argument("--flip", action="store_true", help="also augment with vertical flips (labels permuted)")
     tr.add_argument("--rotate", type=float, metavar="DEG",
