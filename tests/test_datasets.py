@@ -375,7 +375,7 @@ def test_add_phantom_stack_crops_rings_only_leaves_out_the_apical_cap(tmp_path):
     assert np.all(stack[..., 0] > 0) and np.all(np.isfinite(stack[..., 5:]))
 
 
-def test_mix_crops_repeats_the_real_rows_in_their_patients_fold_and_adds_each_phantom_file_once(tmp_path):
+def test_mix_crops_repeats_a_sources_rows_in_their_patients_fold_and_adds_each_phantom_file_once(tmp_path):
     import dataclasses
     import importlib.util
     import subprocess
@@ -392,30 +392,37 @@ def test_mix_crops_repeats_the_real_rows_in_their_patients_fold_and_adds_each_ph
     module_spec.loader.exec_module(module)
 
     spec = InputSpec()
-    pairs = phantom_pairs(generate_lvquan_dataset(2, 22, workers=1), spec, name="ph22")
-    # row 0 stands for a real patient, row 1 stays a phantom subject of file "ph22"
-    base = dataclasses.replace(pairs, sources=("acdc", "phantom"), subjects=("patient001", "ph22-1"))
+    pairs = phantom_pairs(generate_lvquan_dataset(3, 22, workers=1), spec, name="ph22")
+    # rows 0 and 1 stand for real patients of two sources, row 2 stays a phantom subject of file "ph22"
+    base = dataclasses.replace(pairs, sources=("acdc", "sunnybrook", "phantom"),
+                               subjects=("patient001", "SC-N-02", "ph22-2"))
     extra = generate_lvquan_dataset(1, 23, workers=1)
 
-    mixed = module.mix(base, [("ph23", extra)], 3)
-    assert len(mixed) == 5 and mixed.subjects.count("patient001") == 3 and mixed.sources.count("acdc") == 3
+    mixed = module.mix(base, [("ph23", extra)], {"acdc": 3, "sunnybrook": 2})
+    assert mixed.subjects == ("patient001", "SC-N-02", "ph22-2", "patient001", "SC-N-02", "patient001", "ph23-0")
     copies = [i for i, s in enumerate(mixed.subjects) if s == "patient001"]
     assert all(np.array_equal(mixed.images[i], base.images[0]) for i in copies)
-    assert mixed.subjects[-1] == "ph23-0" and mixed.sources[-1] == "phantom"
+    assert mixed.sources[-1] == "phantom"
     groups = prepare_crops(mixed).groups
     assert len({groups[i] for i in copies}) == 1  # one patient: the folds keep its copies together
-    assert len(module.mix(base, [], 1)) == 2
+    assert len(module.mix(base, [], {})) == 3
+    assert module.parse_repeat(["acdc=2", "sunnybrook=3"]) == {"acdc": 2, "sunnybrook": 3}
+    for bad in (["acdc"], ["acdc=two"], ["=2"], ["acdc=2", "acdc=3"]):
+        with pytest.raises(InputError, match="SOURCE=COUNT"):
+            module.parse_repeat(bad)
     with pytest.raises(InputError, match="already in the base"):
-        module.mix(base, [("ph22", extra)], 1)
+        module.mix(base, [("ph22", extra)], {})
     with pytest.raises(InputError, match="1 or more"):
-        module.mix(base, [], 0)
+        module.mix(base, [], {"acdc": 0})
+    with pytest.raises(InputError, match="holds no mnms rows"):
+        module.mix(base, [], {"mnms": 2})
 
     base_file, out = tmp_path / "base.npz", tmp_path / "out.npz"
     save_crops(base, base_file)
-    proc = subprocess.run([sys.executable, str(script), "--base", str(base_file), "--repeat-real", "0",
+    proc = subprocess.run([sys.executable, str(script), "--base", str(base_file), "--repeat", "acdc=0",
                            "--out", str(out)], capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and not out.exists()
-    proc = subprocess.run([sys.executable, str(script), "--base", str(base_file), "--repeat-real", "2",
+    proc = subprocess.run([sys.executable, str(script), "--base", str(base_file), "--repeat", "acdc=2",
                            "--out", str(out)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert read_crops(out).subjects == ("patient001", "ph22-1", "patient001")
+    assert read_crops(out).subjects == ("patient001", "SC-N-02", "ph22-2", "patient001")
