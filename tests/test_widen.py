@@ -69,5 +69,10 @@ def test_a_widening_keeps_the_depths_and_full_resolution_widths_and_never_narrow
         widen_state(state, "dla-small", "dla-base", input_size=80)
     with pytest.raises(InputError, match="unknown network"):
         widen_state(state, "dla-small", "dla-huge", input_size=80)
+    torch.manual_seed(3)
+    expected = torch.rand(1)
+    torch.manual_seed(3)
+    widen_state(state, "dla-small", "dla-small-wide", input_size=80, seed=9)
+    assert torch.equal(torch.rand(1), expected)  # the caller's random stream is left alone
     same = widen_state(state, "dla-small", "dla-small", input_size=80)
     assert all(torch.equal(same[k], v) for k, v in state.items())

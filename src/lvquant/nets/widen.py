@@ -83,8 +83,9 @@ def widen_state(state: dict[str, torch.Tensor], old_name: str, new_name: str, *,
                          f"the same and no width smaller ({asdict(old_cfg)} -> {asdict(new_cfg)})")
     old_net = DLA(old_cfg, input_size)
     old_net.load_state_dict(state)
-    torch.manual_seed(seed)
-    new_net = DLA(new_cfg, input_size)
+    with torch.random.fork_rng(devices=[]):  # the added channels' draw leaves the caller's random stream alone
+        torch.manual_seed(seed)
+        new_net = DLA(new_cfg, input_size)
     old_segments, new_segments = _root_segments(old_net, input_size), _root_segments(new_net, input_size)
     old_state = old_net.state_dict()
     wide = {}
