@@ -81,11 +81,11 @@ def widen_state(state: dict[str, torch.Tensor], old_name: str, new_name: str, *,
     if not can_widen(old_cfg, new_cfg):
         raise InputError(f"{new_name} is not a widening of {old_name}: the depths and the first two widths must be "
                          f"the same and no width smaller ({asdict(old_cfg)} -> {asdict(new_cfg)})")
-    old_net = DLA(old_cfg, input_size)
-    old_net.load_state_dict(state)
-    with torch.random.fork_rng(devices=[]):  # the added channels' draw leaves the caller's random stream alone
-        torch.manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):  # building the networks leaves the caller's random stream alone
+        old_net = DLA(old_cfg, input_size)
+        torch.manual_seed(seed)  # the added channels' first weights
         new_net = DLA(new_cfg, input_size)
+    old_net.load_state_dict(state)
     old_segments, new_segments = _root_segments(old_net, input_size), _root_segments(new_net, input_size)
     old_state = old_net.state_dict()
     wide = {}
