@@ -85,12 +85,11 @@ def widen_state(state: dict[str, torch.Tensor], old_name: str, new_name: str, *,
         old_net = DLA(old_cfg, input_size)
         torch.manual_seed(seed)  # the added channels' first weights
         new_net = DLA(new_cfg, input_size)
-    old_net.load_state_dict(state)
+    old_net.load_state_dict(state)  # checks that ``state`` is a whole old_name network
     old_segments, new_segments = _root_segments(old_net, input_size), _root_segments(new_net, input_size)
-    old_state = old_net.state_dict()
     wide = {}
     for key, fresh in new_net.state_dict().items():
-        old = old_state[key]
+        old = state[key]
         if old.shape == fresh.shape:
             wide[key] = old.clone()
             continue
